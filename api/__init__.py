@@ -1,0 +1,1 @@
+"""HTTP edge: the FastAPI answer service, its protection and the embeddable widget."""

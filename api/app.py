@@ -1,0 +1,160 @@
+"""The FastAPI answer service."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from groundedqa import __version__
+from groundedqa.api.holder import PipelineHolder
+from groundedqa.api.schemas import (
+    AnswerRequest,
+    AnswerResponse,
+    DocumentResponse,
+    DocumentSummary,
+    ErrorResponse,
+    Health,
+)
+from groundedqa.retrieval.answer import InvalidQuestion
+from groundedqa.retrieval.pipeline import Pipeline
+from groundedqa.settings import Settings
+
+_FALLBACK_DISCLAIMER = (
+    "This service gives general information from the clinic's articles, not medical advice. "
+    "If you have severe or worsening symptoms, seek medical care now."
+)
+_ERRORS = {"model": ErrorResponse}
+INVALID_JSON = "the request body is not valid JSON (UTF-8 encoded)"
+
+
+class ApiError(Exception):
+    """An error answered as JSON with the red flags attached."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    """Build the app. Without `pipeline`, the live build of `settings.index` loads on first use."""
+    settings = settings or Settings()
+    holder = PipelineHolder(settings, pipeline)
+    app = FastAPI(
+        title="groundedqa",
+        version=__version__,
+        description="Answers patients' questions only with verbatim, cited sentences from the "
+        "clinic's trusted articles, always with the clinic's red-flag warnings.",
+    )
+    app.state.settings = settings
+    app.state.holder = holder
+
+    def error_body(status: int, code: str, message: str) -> dict[str, Any]:
+        flags = holder.redflags()
+        return {
+            "error": {"status": status, "code": code, "message": message},
+            "red_flags": flags.payload() if flags else [],
+            "disclaimer": flags.disclaimer if flags else _FALLBACK_DISCLAIMER,
+        }
+
+    app.state.error_body = error_body
+    _install_error_handlers(app, error_body)
+
+    from groundedqa.api.protection import install_protection
+    from groundedqa.api.widget import install_widget
+
+    install_protection(app, settings)
+    install_widget(app)
+
+    def live() -> Pipeline:
+        current = holder.get()
+        if current is None:
+            raise ApiError(503, "index_unavailable",
+                           holder.last_error or "the index is not loaded yet; try again shortly")
+        return current
+
+    @app.get("/healthz", response_model=Health, responses={503: _ERRORS})
+    def healthz() -> Health:
+        """200 once an index is loaded and answering."""
+        current = live()
+        return Health(status="ok", index=current.store.build_id, documents=len(current.store.doc_ids))
+
+    @app.post("/v1/answer", response_model=AnswerResponse,
+              responses={400: _ERRORS, 422: _ERRORS, 503: _ERRORS})
+    def answer(body: AnswerRequest, request: Request) -> dict[str, Any]:
+        """Answer with verbatim cited sentences, red flags and disclaimer (see the README)."""
+        try:
+            result = live().answer(body.question, body.max_sentences)
+        except InvalidQuestion as exc:
+            raise ApiError(422, "invalid_question", str(exc)) from exc
+        record = getattr(request.app.state, "record_answer", None)
+        if record is not None:
+            record(request, result["abstained"], result["urgent"], body.question, result["answer"])
+        return result
+
+    @app.get("/v1/documents", response_model=list[DocumentSummary], responses={503: _ERRORS})
+    def documents() -> list[dict[str, Any]]:
+        """Every indexed document with its metadata."""
+        return [
+            {**d, "url": d["metadata"].get("url")} for d in live().store.documents()
+        ]
+
+    @app.get("/v1/documents/{doc_id}", response_model=DocumentResponse,
+             responses={404: _ERRORS, 503: _ERRORS})
+    def document(doc_id: str) -> dict[str, Any]:
+        """The cleaned text (what citation offsets index into) and metadata of one document."""
+        rec = live().store.document(doc_id)
+        if rec is None:
+            raise ApiError(404, "unknown_document", f"no document with id {doc_id!r}")
+        return {"doc_id": rec.doc_id, "title": rec.title, "url": rec.metadata.get("url"),
+                "text": rec.text, "metadata": rec.metadata, "references": rec.references}
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI, error_body) -> None:
+    def respond(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+        return JSONResponse(error_body(status, code, message), status_code=status, headers=headers)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return respond(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's own 400 is a body it could not decode (bad UTF-8 and the like).
+            return respond(400, "invalid_json", INVALID_JSON)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return respond(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        status, code, message = describe_validation_error(exc.errors())
+        return respond(status, code, message)
+
+
+def describe_validation_error(errors: list[dict[str, Any]]) -> tuple[int, str, str]:
+    """One clear message for pydantic's error list (the first problem is the one to fix)."""
+    if not errors:
+        return 422, "invalid_request", "the request is not valid"
+    first = errors[0]
+    kind, loc = first.get("type", ""), [str(p) for p in first.get("loc", ()) if p != "body"]
+    if kind == "json_invalid":
+        return 400, "invalid_json", INVALID_JSON
+    if not loc and kind in ("model_attributes_type", "dict_type", "model_type"):
+        return 422, "invalid_body", "the request body must be a JSON object like {\"question\": \"...\"}"
+    field = ".".join(loc) or "body"
+    if kind == "missing":
+        return 422, "missing_field", f"'{field}' is required"
+    return 422, "invalid_field", f"'{field}': {first.get('msg', 'invalid value')}"
+
+
+def answer_json(result: dict[str, Any]) -> str:
+    """The exact bytes POST /v1/answer returns for `result` (the CLI's `ask --json` prints this)."""
+    body = AnswerResponse.model_validate(result).model_dump(mode="json")
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

@@ -1,0 +1,408 @@
+"""Protection for patients' traffic: CORS, API keys, rate limit, body size, access log, metrics.
+
+`install_protection` wires everything onto an app that already has `app.state.error_body`.
+The middleware runs in this order (outermost first)::
+
+    access log + metrics -> CORS -> API key -> rate limit -> body size -> the app
+
+so every response (rejections included) is counted, logged and carries `X-Request-ID`; CORS
+headers reach 401/413/429 bodies (the widget must be able to read their red flags); a CORS
+preflight is answered before the key check; and no unauthenticated, over-limit or oversized
+request gets as far as JSON parsing.
+
+The middleware is plain ASGI rather than `BaseHTTPMiddleware`, which would buffer responses
+and break context propagation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from limits import RateLimitItem
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import generate_latest
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from groundedqa.errors import CliError
+from groundedqa.settings import Settings
+
+API_KEY_HEADER = "X-API-Key"
+REQUEST_ID_HEADER = "X-Request-ID"
+#: Paths under this prefix need a key when keys are configured; the page, script, health
+#: and metrics stay open (a load balancer and Prometheus carry no key).
+PROTECTED_PREFIX = "/v1/"
+#: Only answering is expensive enough to need a per-client limit.
+RATE_LIMITED_PATHS = frozenset({"/v1/answer"})
+ACCESS_LOGGER = "groundedqa.access"
+#: Metric label for requests that match no route: raw paths would make label cardinality
+#: unbounded for anyone probing random URLs.
+UNMATCHED_ROUTE = "<unmatched>"
+
+_RECORD_KEY = "groundedqa_access"  # the per-request AccessRecord in request.state
+_MAX_LOGGED_PATH = 200
+
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+# ------------------------------------------------------------------------------------------------
+# public entry point
+# ------------------------------------------------------------------------------------------------
+
+def install_protection(app: FastAPI, settings: Settings) -> None:
+    """Add CORS, key check, rate limit, body limit, JSON access log and `GET /metrics` to `app`.
+
+    Must be called after `app.state.error_body` is set and before the app serves a request.
+    Also sets `app.state.record_answer` (see `AnswerRecorder`) and `app.state.metrics`.
+    """
+    if not callable(getattr(app.state, "error_body", None)):
+        raise RuntimeError("install_protection needs app.state.error_body set first")
+    metrics = ServiceMetrics.create()
+    app.state.metrics = metrics
+    app.state.record_answer = AnswerRecorder(metrics, log_text=settings.log_text)
+    _ensure_access_log_output()
+
+    # add_middleware puts each new layer outside the previous ones: add innermost first.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit:
+        # Parsed now, not when the first request builds the middleware stack: a bad value
+        # should stop the server at start.
+        app.add_middleware(RateLimitMiddleware, limit=parse_rate_limit(settings.rate_limit),
+                           keyed_by_api_key=bool(settings.api_keys))
+    if settings.api_keys:
+        app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", API_KEY_HEADER],
+        # Readable by the embedding page: how long to wait, and an id to quote to support.
+        expose_headers=["Retry-After", REQUEST_ID_HEADER],
+    )
+    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+
+    async def prometheus_metrics() -> Response:
+        """Counters and the latency histogram in Prometheus' text format."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_api_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# metrics and the per-request record
+# ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServiceMetrics:
+    """The app's own Prometheus registry (not the global one, so many apps can coexist)."""
+
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+    abstentions: Counter
+    urgent: Counter
+
+    @classmethod
+    def create(cls) -> ServiceMetrics:
+        """A fresh registry holding the service's metrics."""
+        registry = CollectorRegistry(auto_describe=True)
+        return cls(
+            registry=registry,
+            requests=Counter("groundedqa_requests", "HTTP requests by route and status.",
+                             ["path", "status"], registry=registry),
+            latency=Histogram("groundedqa_request_latency_seconds",
+                              "Time from request to the end of the response, by route.",
+                              ["path"], registry=registry),
+            abstentions=Counter("groundedqa_abstentions",
+                                "Answers that abstained: the articles don't cover the question.",
+                                registry=registry),
+            urgent=Counter("groundedqa_urgent",
+                           "Answers that showed the seek-care banner.", registry=registry),
+        )
+
+
+@dataclass
+class AccessRecord:
+    """What one request's log line says; the answer endpoint fills the answer fields."""
+
+    request_id: str
+    abstained: bool | None = None
+    urgent: bool | None = None
+    question: str | None = None
+    answer: str | None = None
+
+
+class AnswerRecorder:
+    """`app.state.record_answer(request, abstained, urgent, question, answer)`.
+
+    Counts abstentions and urgent answers and puts the flags on the request's log line. The
+    texts are kept only when `log_text` is on: patients' questions are health information.
+    """
+
+    def __init__(self, metrics: ServiceMetrics, *, log_text: bool) -> None:
+        self.metrics = metrics
+        self.log_text = log_text
+
+    def __call__(self, request: Request, abstained: bool, urgent: bool,
+                 question: str, answer: str) -> None:
+        if abstained:
+            self.metrics.abstentions.inc()
+        if urgent:
+            self.metrics.urgent.inc()
+        record: AccessRecord | None = getattr(request.state, _RECORD_KEY, None)
+        if record is None:  # an app built without AccessLogMiddleware: counters only
+            return
+        record.abstained, record.urgent = abstained, urgent
+        if self.log_text:
+            record.question, record.answer = question, answer
+
+
+# ------------------------------------------------------------------------------------------------
+# middleware
+# ------------------------------------------------------------------------------------------------
+
+class AccessLogMiddleware:
+    """Gives each request an id (`X-Request-ID`), counts and times it, logs one JSON line."""
+
+    def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        record = AccessRecord(request_id=uuid.uuid4().hex)
+        # request.state is a view of this dict; the record object is shared even if a layer
+        # below copies the dict.
+        scope.setdefault("state", {})[_RECORD_KEY] = record
+        status = 500  # what ServerErrorMiddleware answers if the app raises before responding
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, record.request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_label(scope)
+            self.metrics.requests.labels(path=route, status=str(status)).inc()
+            self.metrics.latency.labels(path=route).observe(elapsed)
+            access_log.info(json.dumps(_log_entry(scope, record, status, elapsed),
+                                       ensure_ascii=False))
+
+
+class ApiKeyMiddleware:
+    """401 for `/v1/*` without one of the configured `X-API-Key` values."""
+
+    def __init__(self, app: ASGIApp, *, keys: Sequence[str]) -> None:
+        self.app = app
+        self.keys = tuple(key.encode("utf-8") for key in keys)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _is_protected(scope["path"]):
+            given = Headers(scope=scope).get(API_KEY_HEADER)
+            if given is None or not self._valid(given):
+                message = (f"a valid {API_KEY_HEADER} header is required" if given is None
+                           else f"the {API_KEY_HEADER} header is not a valid key")
+                await _reject(scope, receive, send, 401, "unauthorized", message)
+                return
+        await self.app(scope, receive, send)
+
+    def _valid(self, given: str) -> bool:
+        # Starlette decodes header bytes as latin-1; encoding back gives the bytes as sent.
+        raw = given.encode("latin-1")
+        # Compare against every key, without stopping early, so timing says nothing about
+        # which key (or how much of one) matched.
+        matched = False
+        for key in self.keys:
+            matched |= hmac.compare_digest(raw, key)
+        return matched
+
+
+class RateLimitMiddleware:
+    """Per-client limit on answering, with the `limits` library (what slowapi runs on).
+
+    slowapi's own middleware decides by endpoint function and answers 429 in its own format;
+    a path check here keeps the limit to `/v1/answer` and the 429 in the service's error body.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: RateLimitItem, keyed_by_api_key: bool) -> None:
+        self.app = app
+        self.item = limit
+        # Memory storage: one process. Behind several workers each has its own window.
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.keyed_by_api_key = keyed_by_api_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in RATE_LIMITED_PATHS \
+                and scope["method"] != "OPTIONS":
+            client = self._client(scope)
+            if not self.limiter.hit(self.item, client):
+                reset_at = self.limiter.get_window_stats(self.item, client).reset_time
+                retry = max(1, math.ceil(reset_at - time.time()))
+                await _reject(scope, receive, send, 429, "rate_limited",
+                              f"too many questions from this client; try again in {retry} s",
+                              headers={"Retry-After": str(retry)})
+                return
+        await self.app(scope, receive, send)
+
+    def _client(self, scope: Scope) -> str:
+        # A key identifies a clinic's site only once the key check has vouched for it;
+        # with keys off, a made-up header per request would dodge the limit.
+        if self.keyed_by_api_key:
+            key = Headers(scope=scope).get(API_KEY_HEADER)
+            if key:
+                return "key:" + hashlib.sha256(key.encode("latin-1")).hexdigest()[:32]
+        client = scope.get("client")
+        # Behind a reverse proxy this is the proxy unless uvicorn runs with --proxy-headers.
+        return "addr:" + (client[0] if client else "unknown")
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over `max_bytes`, declared (Content-Length) or streamed (chunked).
+
+    The body is read here, in full, before the app runs: FastAPI turns an exception raised
+    while it reads the body into a 400, so rejecting mid-read from inside would be lost.
+    Starlette's RequestBodyLimitMiddleware rejects that way, and in plain text. Buffering costs
+    at most `max_bytes` per request, which is small.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _reject(scope, receive, send, 413, "body_too_large",
+                      f"the request body is larger than {self.max_bytes} bytes")
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------------
+
+def parse_rate_limit(text: str) -> RateLimitItem:
+    """`limits` notation ("60/minute", "10 per second") or a one-line CliError naming the setting."""
+    try:
+        return parse_limit(text)
+    except ValueError as exc:
+        raise CliError(f"GROUNDEDQA_RATE_LIMIT={text!r} is not a rate limit like '60/minute' "
+                       f"({exc})") from exc
+
+
+async def _reject(scope: Scope, receive: Receive, send: Send, status: int, code: str,
+                  message: str, headers: dict[str, str] | None = None) -> None:
+    """Answer with the service's error body (red flags and disclaimer included)."""
+    error_body: Callable[[int, str, str], dict[str, Any]] = scope["app"].state.error_body
+    response = JSONResponse(error_body(status, code, message), status_code=status, headers=headers)
+    await response(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that hands out `messages` first, then defers to the server's receive."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
+def _is_protected(path: str) -> bool:
+    return path.startswith(PROTECTED_PREFIX) or path == PROTECTED_PREFIX.rstrip("/")
+
+
+def _route_label(scope: Scope) -> str:
+    """The matching route's template (`/v1/documents/{doc_id}`), for bounded metric labels.
+
+    Matched here rather than read from scope["route"] because requests rejected before
+    routing (401, 413, 429) never get one.
+    """
+    app = scope.get("app")
+    for route in getattr(app, "routes", ()):
+        match, _ = route.matches(scope)
+        if match != Match.NONE:  # PARTIAL: right path, wrong method - still a known route
+            return getattr(route, "path", UNMATCHED_ROUTE)
+    return UNMATCHED_ROUTE
+
+
+def _log_entry(scope: Scope, record: AccessRecord, status: int, elapsed: float) -> dict[str, Any]:
+    # The path, never the query string: a question could be put there.
+    entry: dict[str, Any] = {
+        "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "request_id": record.request_id,
+        "method": scope["method"],
+        "path": scope["path"][:_MAX_LOGGED_PATH],
+        "status": status,
+        "latency_ms": round(elapsed * 1000, 2),
+        "abstained": record.abstained,
+        "urgent": record.urgent,
+    }
+    if record.question is not None:  # set only when log_text is on
+        entry["question"], entry["answer"] = record.question, record.answer
+    return entry
+
+
+def _ensure_access_log_output() -> None:
+    """Make the INFO access lines visible when the embedding program configured no logging.
+
+    `groundedqa serve` configures the root logger, and then this adds nothing; under a bare
+    `uvicorn groundedqa...` the lines would otherwise be dropped as below WARNING.
+    """
+    if access_log.level == logging.NOTSET:
+        access_log.setLevel(logging.INFO)
+    if not access_log.hasHandlers():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)

@@ -1,0 +1,1 @@
+"""Evaluation and benchmarks: grounding, safety, retrieval quality, speed."""

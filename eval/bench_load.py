@@ -1,0 +1,171 @@
+"""`groundedqa bench load`: latency, throughput, errors and server memory under concurrent clients.
+
+Starts the real server (`groundedqa serve`) in a subprocess on 127.0.0.1, drives it with
+`--clients` concurrent httpx clients for `--requests` answers per round, and stops it. Traffic
+stays on loopback and every loop is bounded by the request count and the timeouts below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from groundedqa.errors import CliError
+from groundedqa.eval.server import HOST, rss_bytes, running_server
+from groundedqa.settings import Settings
+
+#: A fixed mix like patients' traffic: covered questions, an urgent one, an off-topic one.
+QUESTIONS = (
+    "can I go swimming while doing spinal decompression?",
+    "Is it safe to deadlift after back pain?",
+    "Can I work out with a pinched nerve in my back?",
+    "Are dead hangs good for S1 radiculopathy?",
+    "What exercises should I avoid during spinal decompression?",
+    "How should I return to lifting weights after a back injury?",
+    "I suddenly can't control my bladder and my groin is numb",
+    "what is the capital of France?",
+)
+REQUEST_TIMEOUT_S = 60.0
+MIB = 1024 * 1024
+
+
+@dataclass
+class RoundResult:
+    """One round of load: the numbers the command reports."""
+
+    requests: int
+    seconds: float
+    throughput_rps: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    non_2xx: int
+    transport_errors: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    rss_after_bytes: int | None = None
+
+
+def register_bench_load(bench_subparsers: Any) -> None:
+    """Add `load` to the `groundedqa bench` subcommands."""
+    p = bench_subparsers.add_parser(
+        "load", help="latency, throughput and server memory under concurrent clients",
+        description="Start `groundedqa serve` on 127.0.0.1, send --requests answers per round "
+        "from --clients concurrent clients, report p50/p95/p99, throughput, non-2xx and the "
+        "server's RSS, then stop the server.")
+    p.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
+    p.add_argument("--requests", type=int, default=2000, help="answers per round (default 2000)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="rounds against the same server; RSS after each shows any growth trend")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX "
+                   "or var/index; built from the corpus if missing)")
+    p.add_argument("--rate-limit-off", action=argparse.BooleanOptionalAction, default=True,
+                   help="serve without the per-client rate limit (default; "
+                   "--no-rate-limit-off keeps GROUNDEDQA_RATE_LIMIT)")
+    p.add_argument("--startup-timeout", type=float, default=300.0, metavar="S",
+                   help="seconds to wait for the server's /healthz (default 300: a first run "
+                   "builds the index)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the server, warm it up, run the rounds, print the report."""
+    for name in ("clients", "requests", "rounds"):
+        if getattr(args, name) < 1:
+            raise CliError(f"--{name} must be at least 1")
+    headers = {"X-API-Key": settings.api_keys[0]} if settings.api_keys else {}
+    with running_server(settings.index, args.rate_limit_off, args.startup_timeout) as (url, pid):
+        asyncio.run(drive(url, clients=min(args.clients, len(QUESTIONS)),
+                          total=len(QUESTIONS), headers=headers))  # warm-up: not reported
+        rss_before = rss_bytes(pid)
+        rounds = []
+        for _ in range(args.rounds):
+            result = asyncio.run(drive(url, args.clients, args.requests, headers))
+            result.rss_after_bytes = rss_bytes(pid)
+            rounds.append(result)
+    report = {"clients": args.clients, "requests_per_round": args.requests,
+              "rate_limit": "off" if args.rate_limit_off else (settings.rate_limit or "off"),
+              "server_rss_before_bytes": rss_before, "rounds": [asdict(r) for r in rounds]}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_report(report)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------
+# the load
+# ------------------------------------------------------------------------------------------------
+
+async def drive(url: str, clients: int, total: int, headers: dict[str, str]) -> RoundResult:
+    """`total` POST /v1/answer requests from `clients` concurrent workers, cycling QUESTIONS."""
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    pending = iter(range(total))  # shared: each worker takes the next request number
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
+                                 timeout=REQUEST_TIMEOUT_S) as client:
+
+        async def worker() -> None:
+            for number in pending:
+                question = QUESTIONS[number % len(QUESTIONS)]
+                started = time.perf_counter()
+                try:
+                    response = await client.post("/v1/answer", json={"question": question})
+                except httpx.HTTPError as exc:
+                    statuses[type(exc).__name__] += 1
+                    continue
+                latencies.append(time.perf_counter() - started)
+                statuses[str(response.status_code)] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        seconds = time.perf_counter() - started
+    p50, p95, p99 = percentiles_ms(latencies)
+    http = {code: n for code, n in statuses.items() if code.isdigit()}
+    return RoundResult(
+        requests=total, seconds=round(seconds, 3), throughput_rps=round(len(latencies) / seconds, 1),
+        p50_ms=p50, p95_ms=p95, p99_ms=p99,
+        non_2xx=sum(n for code, n in http.items() if not code.startswith("2")),
+        transport_errors=sum(statuses.values()) - sum(http.values()),
+        statuses=dict(sorted(statuses.items())),
+    )
+
+
+def percentiles_ms(latencies: list[float]) -> tuple[float | None, float | None, float | None]:
+    """p50, p95, p99 in milliseconds (None without enough samples)."""
+    if len(latencies) < 2:
+        return None, None, None
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return tuple(round(cuts[i] * 1000, 1) for i in (49, 94, 98))  # type: ignore[return-value]
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """The human-readable summary."""
+    def mib(value: int | None) -> str:
+        return "n/a" if value is None else f"{value / MIB:.1f} MiB"
+
+    def ms(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1f} ms"
+
+    print(f"load: {report['clients']} clients x {report['requests_per_round']} requests per round, "
+          f"rate limit {report['rate_limit']}, server on {HOST}")
+    print(f"server RSS before: {mib(report['server_rss_before_bytes'])}")
+    for number, r in enumerate(report["rounds"], 1):
+        print(f"round {number}: p50 {ms(r['p50_ms'])}  p95 {ms(r['p95_ms'])}  p99 {ms(r['p99_ms'])}"
+              f"  throughput {r['throughput_rps']:.1f} req/s  non-2xx {r['non_2xx']}"
+              f"  transport errors {r['transport_errors']}  RSS after {mib(r['rss_after_bytes'])}")
+        if r["non_2xx"] or r["transport_errors"]:
+            print(f"  statuses: {r['statuses']}")
+    before, after = report["server_rss_before_bytes"], report["rounds"][-1]["rss_after_bytes"]
+    if before is not None and after is not None:
+        print(f"server RSS change over the run: {(after - before) / MIB:+.1f} MiB")

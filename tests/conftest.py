@@ -1,0 +1,84 @@
+"""Shared session fixtures: the model loads once, the seed index builds once."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The packaged all-MiniLM-L6-v2, loaded once for the whole session."""
+    from groundedqa.ingest.embed import Embedder
+
+    return Embedder.load("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory):
+    """Settings over a fresh index of corpus/ (rate limit off: tests send many requests)."""
+    from groundedqa.settings import Settings
+
+    index = tmp_path_factory.mktemp("seed-index")
+    return Settings(index=index, corpus=CORPUS, rate_limit=None, reload_check_seconds=0.2)
+
+
+@pytest.fixture(scope="session")
+def seed_index(seed_settings, embedder):
+    """The seed corpus built into the session's index directory; returns the BuildReport."""
+    from groundedqa.ingest.build import build_index
+
+    return build_index([CORPUS], seed_settings.index, seed_settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_pipeline(seed_settings, seed_index, embedder):
+    """A loaded Pipeline over the seed index."""
+    from groundedqa.retrieval.pipeline import Pipeline
+
+    return Pipeline.load(seed_settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_app(seed_settings, seed_pipeline):
+    """The FastAPI app over the seed pipeline."""
+    from groundedqa.api.app import create_app
+
+    return create_app(seed_settings, seed_pipeline)
+
+
+@pytest.fixture(scope="session")
+def seed_app_server(seed_app):
+    """Base URL of a real uvicorn server (127.0.0.1, free port) running the seed app."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(seed_app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise RuntimeError("test server did not start")
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,247 @@
+"""The chat widget in Debian's headless Chromium, on the demo page of a real server.
+
+Each state is saved as a screenshot in test-artifacts/widget-*.png for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+#: Flags for a headless Chromium in a container that must not phone home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+ANSWER_TIMEOUT_MS = 30_000
+
+IN_SCOPE = "can I go swimming while doing spinal decompression?"
+URGENT = "I suddenly can't control my bladder and my groin is numb"
+SCRIPT_TAG = "<script>alert(1)</script> can I deadlift?"
+OUT_OF_SCOPE = "what is the capital of France?"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium (installed by scripts/install-chromium.sh, never `playwright install`)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `make browser` (scripts/install-chromium.sh) "
+                    "installs Debian's Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, seed_app_server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The demo page, with dialogs and script errors recorded (the test asserts on them)."""
+    viewport = getattr(request, "param", {"width": 1280, "height": 900})
+    context = browser.new_context(viewport=viewport)
+    tab = context.new_page()
+    tab.dialogs, tab.errors = [], []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.goto(seed_app_server + "/")
+    yield tab
+    context.close()
+    assert tab.errors == [], f"script errors on the page: {tab.errors}"
+
+
+def ask(page: Any, question: str) -> tuple[Any, dict[str, Any]]:
+    """Type a question into the widget, press Enter; the new turn and the JSON the server sent."""
+    from playwright.sync_api import expect
+
+    if not page.get_by_test_id("gqa-panel").is_visible():
+        page.get_by_test_id("gqa-launcher").click()
+    field = page.get_by_test_id("gqa-input")
+    field.fill(question)
+    with page.expect_response(lambda r: r.url.endswith("/v1/answer"),
+                              timeout=ANSWER_TIMEOUT_MS) as answered:
+        field.press("Enter")
+    turn = page.get_by_test_id("gqa-turn").last
+    # The red-flag box closes every reply, so once it is there the reply is complete.
+    expect(turn.get_by_test_id("gqa-redflags")).to_be_visible()
+    return turn, answered.value.json()
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"widget-{name}.png"))
+
+
+def expect_safety(turn: Any) -> None:
+    """Red flags and the disclaimer are on every reply."""
+    from playwright.sync_api import expect
+
+    expect(turn.get_by_test_id("gqa-redflags")).to_be_visible()
+    expect(turn.get_by_test_id("gqa-redflag").first).to_be_visible()
+    expect(turn.get_by_test_id("gqa-disclaimer")).not_to_be_empty()
+
+
+def test_answer_shows_cited_sentences_and_sources(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    turn, body = ask(page, IN_SCOPE)
+    assert not body["abstained"] and body["sentences"], body
+    sentences = turn.get_by_test_id("gqa-sentence")
+    expect(sentences).to_have_count(len(body["sentences"]))
+    expect(sentences.first).to_contain_text(body["sentences"][0]["text"])
+    first_id = body["sentences"][0]["citations"][0]
+    expect(turn.locator("sup > [data-testid=gqa-cite]").first).to_have_text(str(first_id))
+    # One source per article, holding the numbers of its quotes.
+    sources = turn.get_by_test_id("gqa-source")
+    expect(sources).to_have_count(len({c["doc_id"] for c in body["citations"]}))
+    expect(sources.first).to_contain_text(body["citations"][0]["title"])
+    expect(sources.get_by_test_id("gqa-cite")).to_have_count(len(body["citations"]))
+    expect(turn.get_by_test_id("gqa-urgent")).to_have_count(0)
+    expect(turn.get_by_test_id("gqa-abstained")).to_have_count(0)
+    expect_safety(turn)
+    screenshot(page, "answer")
+
+
+def test_citation_opens_article_with_quote_highlighted(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    turn, body = ask(page, IN_SCOPE)
+    cite_id = body["sentences"][0]["citations"][0]
+    citation = next(c for c in body["citations"] if c["id"] == cite_id)
+    button = turn.locator("sup > [data-testid=gqa-cite]").first
+    button.click()
+    viewer = page.get_by_test_id("gqa-viewer")
+    expect(viewer.get_by_test_id("gqa-article-title")).to_have_text(citation["title"])
+    mark = viewer.locator("mark[data-testid=gqa-highlight]")
+    expect(mark).to_have_text(citation["quote"], use_inner_text=False)
+    assert mark.evaluate("m => m.textContent") == citation["quote"]
+    # The whole article is there, the quote scrolled into the viewer's visible part.
+    article = viewer.get_by_test_id("gqa-article")
+    assert len(article.evaluate("a => a.textContent")) > len(citation["quote"])
+    box, view = mark.bounding_box(), viewer.bounding_box()
+    assert view["y"] <= box["y"] < view["y"] + view["height"]
+    screenshot(page, "citation")
+    # Esc goes back to the answers, with focus on the number that opened the article.
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    expect(button).to_be_focused()
+
+
+def test_urgent_question_shows_seek_care_banner(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    turn, body = ask(page, URGENT)
+    assert body["urgent"], body
+    banner = turn.get_by_test_id("gqa-urgent")
+    expect(banner).to_be_visible()
+    expect(banner).to_have_attribute("role", "alert")
+    expect(banner).to_contain_text(body["urgent_message"])
+    # The banner comes first in the reply.
+    assert turn.get_by_test_id("gqa-reply").evaluate(
+        "r => r.firstElementChild.dataset.testid") == "gqa-urgent"
+    expect_safety(turn)
+    screenshot(page, "urgent")
+
+
+def test_markup_in_a_question_is_shown_as_text_and_never_runs(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    turn, _ = ask(page, SCRIPT_TAG)
+    expect(turn.get_by_test_id("gqa-question")).to_have_text(SCRIPT_TAG)
+    assert turn.locator("script, img, iframe").count() == 0
+    screenshot(page, "script-question")
+    turn2, _ = ask(page, '<img src=x onerror="alert(2)"> is deadlifting safe?')
+    expect(turn2.get_by_test_id("gqa-question")).to_contain_text('<img src=x onerror="alert(2)">')
+    page.wait_for_timeout(300)  # a dialog, if any, would open by now
+    assert page.dialogs == []
+    assert turn2.locator("img").count() == 0
+
+
+def test_abstention_shows_the_not_covered_message(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    turn, body = ask(page, OUT_OF_SCOPE)
+    assert body["abstained"], body
+    expect(turn.get_by_test_id("gqa-abstained")).to_have_text(
+        "Our articles don't cover this question.")
+    expect(turn.get_by_test_id("gqa-sentence")).to_have_count(0)
+    expect_safety(turn)
+    screenshot(page, "abstained")
+
+
+def test_error_bodies_show_their_message_and_red_flags(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, IN_SCOPE)  # a real reply first: its red flags are kept for network failures
+    error = {"error": {"status": 429, "code": "rate_limited", "message": "too many questions"},
+             "red_flags": [{"text": "Call emergency services for sudden leg weakness.",
+                            "citation": None}],
+             "disclaimer": "Not medical advice."}
+    page.route("**/v1/answer", lambda route: route.fulfill(
+        status=429, headers={"Retry-After": "30"}, json=error))
+    turn, _ = ask(page, "another question")
+    expect(turn.get_by_test_id("gqa-error")).to_contain_text("30 seconds")
+    expect(turn.get_by_test_id("gqa-redflag")).to_have_text(error["red_flags"][0]["text"])
+    expect(turn.get_by_test_id("gqa-disclaimer")).to_have_text("Not medical advice.")
+    screenshot(page, "error")
+    page.unroute("**/v1/answer")
+    page.route("**/v1/answer", lambda route: route.abort())
+    page.get_by_test_id("gqa-input").fill("and if the network fails?")
+    page.get_by_test_id("gqa-input").press("Enter")
+    offline = page.get_by_test_id("gqa-turn").last
+    expect(offline.get_by_test_id("gqa-error")).to_contain_text("couldn't reach")
+    expect(offline.get_by_test_id("gqa-redflag").first).to_be_visible()
+
+
+def test_keyboard_only(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    launcher = page.get_by_test_id("gqa-launcher")
+    for _ in range(10):  # Tab through the page until the launcher has focus
+        page.keyboard.press("Tab")
+        if launcher.evaluate("b => b.getRootNode().activeElement === b"):
+            break
+    else:
+        pytest.fail("the launcher is not reachable with Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("gqa-input")).to_be_focused()
+    page.keyboard.type(IN_SCOPE)
+    with page.expect_response(lambda r: r.url.endswith("/v1/answer"), timeout=ANSWER_TIMEOUT_MS):
+        page.keyboard.press("Enter")
+    turn = page.get_by_test_id("gqa-turn").last
+    expect(turn.get_by_test_id("gqa-redflags")).to_be_visible()
+    cite = turn.locator("sup > [data-testid=gqa-cite]").first
+    cite.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("gqa-highlight")).to_be_visible()
+    page.keyboard.press("Escape")  # back to the answers
+    expect(cite).to_be_focused()
+    page.keyboard.press("Escape")  # closes the panel, focus back on the launcher
+    expect(page.get_by_test_id("gqa-panel")).to_be_hidden()
+    expect(launcher).to_be_focused()
+
+
+@pytest.mark.parametrize("page", [{"width": 360, "height": 740}], indirect=True)
+def test_phone_width_has_no_horizontal_overflow(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    turn, _ = ask(page, IN_SCOPE)
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    box = page.get_by_test_id("gqa-panel").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360
+    for test_id in ("gqa-log", "gqa-form"):
+        assert page.get_by_test_id(test_id).evaluate("e => e.scrollWidth <= e.clientWidth"), test_id
+    screenshot(page, "phone")
+    turn.locator("sup > [data-testid=gqa-cite]").first.click()
+    expect(page.get_by_test_id("gqa-highlight")).to_be_visible()
+    assert page.get_by_test_id("gqa-viewer").evaluate("e => e.scrollWidth <= e.clientWidth")
+    screenshot(page, "phone-citation")
