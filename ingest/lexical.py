@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
 import bm25s
+
+# bm25s logs its indexing steps at DEBUG on a handler of its own; the ingest summary is enough.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @lru_cache(maxsize=1)

@@ -62,6 +62,8 @@ class Triage:
     def without_negated(self, question: str) -> str:
         """The question minus clauses that only deny red-flag symptoms ("no numbness in my groin,
         can I do planks?" -> "can I do planks?"), so retrieval looks for what is really asked."""
+        if not self.match_concepts(question)[1]:
+            return question
         kept = []
         for clause in _CLAUSE_SPLIT.split(question):
             if clause and clause.strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 import time
 
 import pytest
@@ -14,6 +15,8 @@ from groundedqa.retrieval.pipeline import Pipeline
 from groundedqa.settings import Settings
 
 pytestmark = pytest.mark.slow
+
+REDFLAGS = Path(__file__).resolve().parents[1] / "corpus" / "redflags.toml"
 
 FIRST = """Knee Care Basics
 
@@ -30,7 +33,7 @@ def test_server_swaps_to_a_new_build_without_failed_requests(tmp_path, embedder)
     corpus.mkdir()
     (corpus / "knee.txt").write_text(FIRST)
     settings = Settings(index=tmp_path / "index", corpus=corpus, rate_limit=None,
-                        reload_check_seconds=0.05)
+                        reload_check_seconds=0.05, redflags=REDFLAGS)
     first = build_index([corpus], settings.index, settings, embedder=embedder)
     app = create_app(settings, Pipeline.load(settings, embedder=embedder))
     statuses: list[int] = []
