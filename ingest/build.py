@@ -22,6 +22,7 @@ from groundedqa.ingest.embed import Embedder, model_fingerprint, resolve_model_p
 from groundedqa.ingest.lexical import build_bm25
 from groundedqa.ingest.models import Chunk, Skipped, SourceDoc, Span
 from groundedqa.ingest.store import (
+    KIND_CODES,
     DocData,
     IndexStore,
     IndexUnavailable,
@@ -170,15 +171,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     hashes = {src.doc_id: content_hash(src, pipeline) for src in sources}
     if old_ok and hashes == old_hashes:
         # Nothing new, changed or removed: answer without reading 16k stored documents back.
-        counts = old.manifest.get("counts", {})
-        report.build_id = old.build_id
-        report.documents = report.reused_documents = len(hashes)
-        report.passages = counts.get("passages", 0)
-        report.sentences = counts.get("sentences", 0)
-        report.seconds = time.perf_counter() - t0
-        report.notes.append("index is up to date: nothing embedded")
-        old.close()
-        return report
+        return _up_to_date(report, old, t0)
 
     t = time.perf_counter()
     docs: list[DocData] = []
@@ -205,11 +198,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     report.removed_documents = sum(1 for d in (old.manifest.get("documents", {}) if old else {})
                                    if d not in kept_ids)
     if old_ok and not fresh and report.removed_documents == 0:
-        report.build_id = old.build_id
-        _fill_counts(report, docs)
-        report.seconds = time.perf_counter() - t0
-        report.notes.append("index is up to date: nothing embedded")
-        return report
+        return _up_to_date(report, old, t0)
     if not docs:
         raise IngestError("no documents to index (every source was skipped); the live index is untouched")
 
@@ -307,6 +296,18 @@ def encode_sorted(texts: list[str], embedder: Embedder, progress: Any = None) ->
         if progress:
             progress.advance(task, len(idx))
     return out
+
+
+def _up_to_date(report: BuildReport, old: IndexStore, t0: float) -> BuildReport:
+    """The report of a build that changed nothing: the live build stands, counted from its store."""
+    report.build_id = old.build_id
+    report.documents = report.reused_documents = len(old.doc_ids)
+    report.passages = int(old.faiss_index.ntotal)
+    report.sentences = int((old.layout["sentence_kind"] == KIND_CODES["sentence"]).sum())
+    report.seconds = time.perf_counter() - t0
+    report.notes.append("index is up to date: nothing embedded")
+    old.close()
+    return report
 
 
 def _fill_counts(report: BuildReport, docs: list[DocData]) -> None:
