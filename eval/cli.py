@@ -179,7 +179,7 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     from groundedqa.ingest.build import IngestError, build_index, progress_context
     from groundedqa.ingest.embed import Embedder
     from groundedqa.ingest.store import IndexStore
-    from groundedqa.retrieval.search import Retriever
+    from groundedqa.retrieval.search import HybridWeights, Retriever
 
     methods = parse_methods(args.methods)
     try:
@@ -201,7 +201,7 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
         # quoted articles are not in a benchmark corpus.
         store = IndexStore.open(index_dir, expect_model=embedder.describe())
         _check_ids(dataset, store, err)
-        retriever = Retriever(store, embedder)
+        retriever = Retriever(store, embedder, HybridWeights.of(settings))
         runs, query_s = {}, {}
         for method in methods:
             task = progress.add_task(f"query {method}", total=len(dataset.queries)) if progress else None

@@ -38,9 +38,12 @@ class Settings(BaseSettings):
     passage_overlap_sentences: int = Field(1, ge=0)
 
     # --- retrieval ------------------------------------------------------------------------
-    fusion: str = Field("rrf", pattern="^(rrf|blend)$",
-                        description="Hybrid fusion: reciprocal rank (rrf) or min-max score blend.")
-    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Dense share in the fusion.")
+    # Hybrid score = cosine + these x their signals (0 turns one off); README has the ablation.
+    lexical_weight: float = Field(0.1, ge=0.0, description="Min-max BM25 score of the passage.")
+    title_weight: float = Field(0.4, ge=0.0, description="Question-title word match.")
+    intent_weight: float = Field(
+        0.5, ge=0.0, description="Cosine to the question with its topic's title words taken out."
+    )
 
     # --- answering --------------------------------------------------------------------------
     max_sentences: int = Field(5, ge=1, le=20)

@@ -60,6 +60,7 @@ class BuildReport:
     removed_documents: int = 0
     embedded_passages: int = 0
     embedded_sentences: int = 0
+    embedded_titles: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
@@ -167,15 +168,21 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
         and old.manifest.get("pipeline") == pipeline
         and old.manifest.get("model", {}).get("fingerprint") == fingerprint
     )
+    # A build from before title vectors is reused, but rewritten with its titles embedded.
+    old_complete = old_ok and old.title_vectors is not None
     old_hashes: dict[str, str] = old.manifest.get("documents", {}) if old_ok else {}
+    # Documents the last build skipped, by hash: unchanged, they are skipped again unread.
+    old_skips: dict[str, dict[str, str]] = old.manifest.get("skipped", {}) if old_ok else {}
     hashes = {src.doc_id: content_hash(src, pipeline) for src in sources}
-    if old_ok and hashes == old_hashes:
+    if old_complete and hashes == {**old_hashes, **{d: s["hash"] for d, s in old_skips.items()}}:
         # Nothing new, changed or removed: answer without reading 16k stored documents back.
+        report.skipped.extend(Skipped(s["source"], s["reason"]) for s in old_skips.values())
         return _up_to_date(report, old, t0)
 
     t = time.perf_counter()
     docs: list[DocData] = []
     fresh: list[DocData] = []
+    skips: dict[str, dict[str, str]] = {}
     task = progress.add_task("clean + segment", total=len(sources)) if progress else None
     for src in sources:
         chash = hashes[src.doc_id]
@@ -187,6 +194,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
             prepared = _prepare_safely(src, settings, chash)
             if isinstance(prepared, Skipped):
                 report.skipped.append(prepared)
+                skips[src.doc_id] = {"hash": chash, "source": prepared.source, "reason": prepared.reason}
             else:
                 docs.append(prepared)
                 fresh.append(prepared)
@@ -197,18 +205,20 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     kept_ids = {d.doc_id for d in docs}
     report.removed_documents = sum(1 for d in (old.manifest.get("documents", {}) if old else {})
                                    if d not in kept_ids)
-    if old_ok and not fresh and report.removed_documents == 0:
+    if old_complete and not fresh and report.removed_documents == 0 and skips == old_skips:
         return _up_to_date(report, old, t0)
     if not docs:
         raise IngestError("no documents to index (every source was skipped); the live index is untouched")
 
     embedder = embedder or Embedder.load(settings.model, settings.encode_batch_size)
     t = time.perf_counter()
-    texts = _embed_fresh(fresh, embedder, progress)
+    untitled = [d for d in docs if d.title_vector is None]
+    texts = _embed_fresh(fresh, untitled, embedder, progress)
     timings["embed_s"] = time.perf_counter() - t
     report.embedded_documents = len(fresh)
     report.embedded_passages = sum(len(d.chunks) for d in fresh)
-    report.embedded_sentences = len(texts) - report.embedded_passages
+    report.embedded_titles = len(untitled)
+    report.embedded_sentences = len(texts) - report.embedded_passages - len(untitled)
     if keep_texts:
         report.embedded_texts = texts
 
@@ -218,7 +228,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     try:
         write_build(
             tmp_dir, docs, model=embedder.describe(), pipeline=pipeline, build_id=build_id,
-            bm25_writer=build_bm25,
+            bm25_writer=build_bm25, skipped=skips,
         )
         if before_publish is not None:
             before_publish(tmp_dir)
@@ -266,11 +276,13 @@ def _prepare_safely(src: SourceDoc, settings: Settings, chash: str) -> DocData |
         return Skipped(src.source, f"could not be processed: {type(exc).__name__}: {exc}")
 
 
-def _embed_fresh(fresh: list[DocData], embedder: Embedder, progress: Any) -> list[str]:
-    """Embed passages and sentences of the fresh documents; return the texts embedded."""
+def _embed_fresh(fresh: list[DocData], untitled: list[DocData], embedder: Embedder,
+                 progress: Any) -> list[str]:
+    """Embed passages and sentences of the fresh documents, and the titles of `untitled` ones
+    (the fresh, and any reused from a build without title vectors); return the texts embedded."""
     passage_texts = [c.embed_text for d in fresh for c in d.chunks]
     sentence_items = [(d, i, text) for d in fresh for i, text in sentence_embed_texts(d)]
-    texts = passage_texts + [text for _, _, text in sentence_items]
+    texts = passage_texts + [text for _, _, text in sentence_items] + [d.title for d in untitled]
     vectors = encode_sorted(texts, embedder, progress)
 
     row = 0
@@ -280,6 +292,9 @@ def _embed_fresh(fresh: list[DocData], embedder: Embedder, progress: Any) -> lis
         row += len(d.chunks)
     for d, i, _ in sentence_items:
         d.sentence_vectors[i] = vectors[row]
+        row += 1
+    for d in untitled:
+        d.title_vector = vectors[row].astype(np.float16)
         row += 1
     return texts
 

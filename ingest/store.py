@@ -41,6 +41,7 @@ KIND_CODES = {"sentence": 0, "heading": 1, "label": 2, "question": 3}
 KIND_NAMES = {v: k for k, v in KIND_CODES.items()}
 _REQUIRED_FILES = (
     "manifest.json", "records.sqlite", "layout.npz", "passages.npy", "sentences.npy", "passages.faiss",
+    "titles.npy",
 )
 
 
@@ -81,6 +82,7 @@ class DocData(StoredDocument):
     chunks: list[Chunk] = field(default_factory=list)
     passage_vectors: np.ndarray | None = None  # (len(chunks), dim)
     sentence_vectors: np.ndarray | None = None  # (len(spans), dim)
+    title_vector: np.ndarray | None = None  # (dim,)
 
 
 @dataclass
@@ -199,8 +201,12 @@ def write_build(
     pipeline: dict[str, Any],
     build_id: str,
     bm25_writer: Any,
+    skipped: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Write a complete build of `docs` (vectors attached) into `build_dir`; return its manifest.
+
+    `skipped` (doc id -> hash, source, reason) records the documents that were passed over, so
+    that the next ingest of the same files recognises them without preparing them again.
 
     `bm25_writer(texts, directory)` builds and saves the lexical index over the passages'
     embedded texts (kept in retrieval so that indexing and querying tokenise alike).
@@ -213,6 +219,7 @@ def write_build(
     n_sent = sum(len(d.spans) for d in docs)
     passage_vectors = np.zeros((n_pass, dim), dtype=np.float32)
     sentence_vectors = np.zeros((n_sent, dim), dtype=np.float16)
+    title_vectors = np.zeros((len(docs), dim), dtype=np.float16)
     layout = {
         "passage_doc": np.zeros(n_pass, dtype=np.int32),
         "passage_first": np.zeros(n_pass, dtype=np.int32),
@@ -260,6 +267,7 @@ def write_build(
             passage_vectors[sl_p] = doc.passage_vectors
         if n_s:
             sentence_vectors[sl_s] = doc.sentence_vectors
+        title_vectors[doc_idx] = doc.title_vector
         embed_texts.extend(c.embed_text for c in doc.chunks)
         p_row += n_p
         s_row += n_s
@@ -269,6 +277,7 @@ def write_build(
     np.savez(build_dir / "layout.npz", **layout)
     np.save(build_dir / "passages.npy", passage_vectors)
     np.save(build_dir / "sentences.npy", sentence_vectors)
+    np.save(build_dir / "titles.npy", title_vectors)
     faiss_kind = _write_faiss(build_dir / "passages.faiss", passage_vectors, faiss)
     bm25_writer(embed_texts, build_dir / "bm25")
 
@@ -281,6 +290,7 @@ def write_build(
         "faiss": {"type": faiss_kind, "hnsw_min_passages": HNSW_MIN_PASSAGES},
         "counts": {"documents": len(docs), "passages": n_pass, "sentences": n_sent},
         "documents": {d.doc_id: d.content_hash for d in docs},
+        "skipped": skipped or {},
         "files": {name: (build_dir / name).stat().st_size for name in _REQUIRED_FILES[1:]},
     }
     # The manifest is written last: a build directory without one is never loaded.
@@ -324,6 +334,11 @@ class IndexStore:
                 self.layout = {k: layout[k] for k in layout.files}
             self.passage_vectors = np.load(build_dir / "passages.npy", mmap_mode="r")
             self.sentence_vectors = np.load(build_dir / "sentences.npy", mmap_mode="r")
+            # Builds written before title vectors existed load without them (no intent signal);
+            # the next ingest adds them, embedding titles only.
+            titles = build_dir / "titles.npy"
+            self.title_vectors: np.ndarray | None = (
+                np.load(titles, mmap_mode="r") if titles.is_file() else None)
             self.faiss_index = faiss.read_index(str(build_dir / "passages.faiss"))
             self._db = sqlite3.connect(
                 f"file:{build_dir / 'records.sqlite'}?mode=ro", uri=True, check_same_thread=False
@@ -377,6 +392,8 @@ class IndexStore:
             problems.append("passage vectors")
         if self.sentence_vectors.shape != (counts.get("sentences"), dim):
             problems.append("sentence vectors")
+        if self.title_vectors is not None and self.title_vectors.shape != (counts.get("documents"), dim):
+            problems.append("title vectors")
         if self.faiss_index.ntotal != counts.get("passages"):
             problems.append("FAISS index size")
         if len(self.layout.get("sentence_doc", [])) != counts.get("sentences"):
@@ -466,9 +483,10 @@ class IndexStore:
         )
         spans = [
             Span(start=r[0], end=r[1], text=r[3], kind=KIND_NAMES[r[2]], block=r[4])
+            # Row ranges on the primary key: "WHERE doc_idx = ?" scans the whole table per document.
             for r in self._query(
-                "SELECT start, end, kind, text, block FROM sentences WHERE doc_idx = ? ORDER BY idx",
-                (rec.idx,),
+                "SELECT start, end, kind, text, block FROM sentences WHERE idx >= ? AND idx < ? "
+                "ORDER BY idx", (fs, fs + ns),
             )
         ]
         chunks = [
@@ -476,7 +494,7 @@ class IndexStore:
                   heading_path=json.loads(r[5]), embed_text=r[6])
             for r in self._query(
                 "SELECT ordinal, start, end, first_sentence, last_sentence, heading_path, embed_text "
-                "FROM passages WHERE doc_idx = ? ORDER BY idx", (rec.idx,),
+                "FROM passages WHERE idx >= ? AND idx < ? ORDER BY idx", (fp, fp + np_),
             )
         ]
         return DocData(
@@ -485,6 +503,8 @@ class IndexStore:
             spans=spans, chunks=chunks,
             passage_vectors=np.array(self.passage_vectors[fp:fp + np_], dtype=np.float32),
             sentence_vectors=np.array(self.sentence_vectors[fs:fs + ns], dtype=np.float16),
+            title_vector=(None if self.title_vectors is None
+                          else np.array(self.title_vectors[rec.idx], dtype=np.float16)),
         )
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from groundedqa.ingest.embed import Embedder
 from groundedqa.ingest.store import IndexStore, check_model
 from groundedqa.retrieval.answer import Answerer
 from groundedqa.retrieval.redflags import RedFlagConfig, load_redflags, resolve_citations
-from groundedqa.retrieval.search import Retriever
+from groundedqa.retrieval.search import HybridWeights, Retriever
 from groundedqa.retrieval.triage import Triage
 from groundedqa.settings import Settings
 
@@ -37,8 +37,7 @@ class Pipeline:
         redflags = load_redflags(settings.redflags_path())
         redflags = resolve_citations(redflags, store.document)
         triage = Triage(redflags, embedder.encode(redflags.statements()))
-        retriever = Retriever(store, embedder, fusion=settings.fusion,
-                              dense_weight=settings.dense_weight)
+        retriever = Retriever(store, embedder, HybridWeights.of(settings))
         answerer = Answerer(
             store, retriever, redflags, triage,
             max_sentences=settings.max_sentences, max_question_chars=settings.max_question_chars,

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from groundedqa.ingest.embed import Embedder
 from groundedqa.ingest.lexical import tokenize
 from groundedqa.ingest.store import IndexStore
+from groundedqa.retrieval.titles import TitleIndex
 
 Method = Literal["bm25", "dense", "hybrid"]
 METHODS: tuple[str, ...] = ("bm25", "dense", "hybrid")
-FUSIONS: tuple[str, ...] = ("rrf", "blend")
-#: Reciprocal-rank-fusion constant (Cormack et al. 2009); see README for the MedQuAD comparison.
-RRF_K = 60
-#: How deep each method's list goes before fusion.
+#: How deep each method's list goes before the hybrid rescoring.
 FUSION_DEPTH = 100
+
+
+@dataclass(frozen=True)
+class HybridWeights:
+    """What the hybrid adds to a candidate passage's cosine similarity (0 turns a signal off).
+
+    Measured on MedQuAD (README): min-max BM25, title match and the topic-free question each
+    raise nDCG@10 over dense alone; rank fusion (RRF) of dense and BM25 lowered it.
+    """
+
+    lexical: float = 0.1
+    title: float = 0.4
+    intent: float = 0.5
+
+    @classmethod
+    def of(cls, settings: Any) -> "HybridWeights":
+        """The weights a `Settings` object names."""
+        return cls(settings.lexical_weight, settings.title_weight, settings.intent_weight)
 
 
 @dataclass
@@ -31,14 +47,19 @@ class PassageHit:
 class Retriever:
     """Searches one loaded index build. The query is encoded once per call, by the caller or here."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder, *, fusion: str = "rrf",
-                 dense_weight: float = 0.5) -> None:
-        if fusion not in FUSIONS:
-            raise ValueError(f"unknown fusion {fusion!r}; choose from {', '.join(FUSIONS)}")
+    def __init__(self, store: IndexStore, embedder: Embedder,
+                 weights: HybridWeights = HybridWeights()) -> None:
         self.store = store
         self.embedder = embedder
-        self.fusion = fusion
-        self.dense_weight = dense_weight
+        self.weights = weights
+        self._titles: TitleIndex | None = None
+
+    @property
+    def titles(self) -> TitleIndex:
+        """Title matching over the build's documents (built on first use)."""
+        if self._titles is None:
+            self._titles = TitleIndex(self.store.doc_titles)
+        return self._titles
 
     # -- single methods -----------------------------------------------------------------------
     def dense(self, query_vector: np.ndarray, k: int) -> list[PassageHit]:
@@ -62,12 +83,45 @@ class Retriever:
         return [PassageHit(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
     def hybrid(self, query: str, query_vector: np.ndarray, k: int) -> list[PassageHit]:
-        """The dense and BM25 lists fused (`fusion`: reciprocal rank, or min-max score blend)."""
+        """Dense and BM25 candidates, rescored: cosine + lexical x min-max BM25 + title x title
+        match (see `titles`) + intent x cosine to the question without its topic."""
         depth = max(k, FUSION_DEPTH)
-        lists = [self.dense(query_vector, depth), self.bm25(query, depth)]
-        weights = [self.dense_weight, 1.0 - self.dense_weight]
-        fused = fuse_rrf(lists, weights) if self.fusion == "rrf" else fuse_blend(lists, weights)
-        return fused[:k]
+        lexical = self.bm25(query, depth)
+        ids = np.array(sorted({h.passage for h in self.dense(query_vector, depth)}
+                              | {h.passage for h in lexical}), dtype=np.int64)
+        if not len(ids):
+            return []
+        w = self.weights
+        # Exact cosines for every candidate: a BM25-only passage has no dense score, and HNSW's
+        # are approximate.
+        vectors = np.asarray(self.store.passage_vectors[ids], dtype=np.float32)
+        scores = vectors @ np.asarray(query_vector, dtype=np.float32)
+        if lexical and w.lexical:
+            bm25 = np.array([h.score for h in lexical])
+            span = bm25.max() - bm25.min()
+            norm = (bm25 - bm25.min()) / span if span > 0 else np.ones_like(bm25)
+            scores[np.searchsorted(ids, [h.passage for h in lexical])] += w.lexical * norm
+        docs = self.store.layout["passage_doc"][ids]
+        title = (self.titles.match(query, docs) if w.title or w.intent
+                 else np.zeros(len(ids), dtype=np.float32))
+        scores += w.title * title
+        if w.intent:
+            scores += w.intent * (vectors @ self._intent_vector(query_vector, docs, scores, title))
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [PassageHit(int(ids[i]), float(scores[i])) for i in order]
+
+    def _intent_vector(self, query_vector: np.ndarray, docs: np.ndarray, scores: np.ndarray,
+                       title: np.ndarray) -> np.ndarray:
+        """The question with its topic taken out: q - t, t the title vector of the best
+        candidate's document, when the question names that title. Sections written about one
+        topic all match its name; they differ in what the rest of the question asks."""
+        query_vector = np.asarray(query_vector, dtype=np.float32)
+        best = int(np.argmax(scores))
+        if self.store.title_vectors is None or title[best] <= 0:
+            return query_vector
+        intent = query_vector - np.asarray(self.store.title_vectors[int(docs[best])], dtype=np.float32)
+        norm = float(np.linalg.norm(intent))
+        return intent / norm if norm > 1e-6 else query_vector
 
     def search(self, query: str, method: Method = "hybrid", k: int = 10,
                query_vector: np.ndarray | None = None) -> list[PassageHit]:
@@ -125,30 +179,3 @@ class Retriever:
             self.to_documents(self.search(q, method, depth, query_vector=v), k)
             for q, v in zip(queries, vectors)
         ]
-
-
-def fuse_rrf(rankings: list[list[PassageHit]], weights: list[float], k0: int = RRF_K) -> list[PassageHit]:
-    """Weighted reciprocal-rank fusion: score(p) = sum_i w_i / (k0 + rank_i(p))."""
-    scores: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
-        for rank, hit in enumerate(ranking, start=1):
-            scores[hit.passage] = scores.get(hit.passage, 0.0) + weight / (k0 + rank)
-    return _ranked(scores)
-
-
-def fuse_blend(rankings: list[list[PassageHit]], weights: list[float]) -> list[PassageHit]:
-    """Weighted sum of min-max normalised scores (a passage missing from a list scores 0 there)."""
-    scores: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
-        if not ranking:
-            continue
-        values = np.array([h.score for h in ranking], dtype=np.float64)
-        low, span = values.min(), values.max() - values.min()
-        for hit, value in zip(ranking, values):
-            norm = (value - low) / span if span > 0 else 1.0
-            scores[hit.passage] = scores.get(hit.passage, 0.0) + weight * norm
-    return _ranked(scores)
-
-
-def _ranked(scores: dict[int, float]) -> list[PassageHit]:
-    return [PassageHit(p, s) for p, s in sorted(scores.items(), key=lambda kv: -kv[1])]

@@ -86,6 +86,34 @@ def test_unchanged_corpus_embeds_nothing(tmp_path, embedder):
     assert not second.changed and second.build_id == first.build_id
 
 
+def test_unchanged_corpus_with_a_skipped_document_is_recognised_unread(tmp_path, embedder):
+    corpus = make_corpus(tmp_path, knee=ARTICLE_A)
+    (corpus / "empty.md").write_text("# Only a heading\n", encoding="utf-8")
+    settings = settings_for(tmp_path)
+    first = build_index([corpus], settings.index, settings, embedder=embedder)
+    second = build_index([corpus], settings.index, settings, embedder=embedder)
+    assert [s.reason for s in first.skipped] == ["no article text left after cleaning"]
+    assert [s.reason for s in second.skipped] == [s.reason for s in first.skipped]
+    assert not second.changed and second.build_id == first.build_id
+    assert "prepare_s" not in second.timings  # answered from the manifest, no document re-read
+
+
+def test_build_without_title_vectors_is_reused_and_only_titles_are_embedded(tmp_path, embedder):
+    corpus = make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
+    settings = settings_for(tmp_path)
+    build_index([corpus], settings.index, settings, embedder=embedder)
+    # Make the live build look like one written before title vectors existed.
+    build = builds_dir(settings.index) / current_build_id(settings.index)
+    (build / "titles.npy").unlink()
+    manifest = json.loads((build / "manifest.json").read_text())
+    del manifest["files"]["titles.npy"]
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    assert IndexStore.open(settings.index).title_vectors is None
+    report = build_index([corpus], settings.index, settings, embedder=embedder)
+    assert report.changed and report.embedded_passages == 0 and report.embedded_titles == 2
+    assert IndexStore.open(settings.index).title_vectors.shape == (2, 384)
+
+
 def test_changed_document_is_the_only_one_embedded(tmp_path, embedder):
     corpus = make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
     settings = settings_for(tmp_path)
