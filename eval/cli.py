@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +201,8 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
         # quoted articles are not in a benchmark corpus.
         store = IndexStore.open(index_dir, expect_model=embedder.describe())
         _check_ids(dataset, store, err)
-        retriever = Retriever(store, embedder, HybridWeights.of(settings))
+        weights = HybridWeights.of(settings)
+        retriever = Retriever(store, embedder, weights)
         runs, query_s = {}, {}
         for method in methods:
             task = progress.add_task(f"query {method}", total=len(dataset.queries)) if progress else None
@@ -213,6 +214,7 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     scores = rev.score_runs(dataset.qrels, runs, stat_test=args.stat_test, max_p=args.max_p)
     wall = time.perf_counter() - t0
     extra = {
+        "hybrid_weights": asdict(weights),
         "index": {"dir": str(index_dir), "build": build.build_id, "reused": not build.changed,
                   "documents": build.documents, "skipped": len(build.skipped)},
         "seconds": {"index": round(index_s, 2), "query": {m: round(s, 2) for m, s in query_s.items()},
