@@ -218,6 +218,9 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     report.embedded_documents = len(fresh)
     report.embedded_passages = sum(len(d.chunks) for d in fresh)
     report.embedded_titles = len(untitled)
+    if len(untitled) > len(fresh):
+        report.notes.append(f"title vectors added to {len(untitled) - len(fresh)} reused documents "
+                            "(their build predates them)")
     report.embedded_sentences = len(texts) - report.embedded_passages - len(untitled)
     if keep_texts:
         report.embedded_texts = texts

@@ -111,6 +111,7 @@ def test_build_without_title_vectors_is_reused_and_only_titles_are_embedded(tmp_
     assert IndexStore.open(settings.index).title_vectors is None
     report = build_index([corpus], settings.index, settings, embedder=embedder)
     assert report.changed and report.embedded_passages == 0 and report.embedded_titles == 2
+    assert any("title vectors added to 2 reused documents" in note for note in report.notes)
     assert IndexStore.open(settings.index).title_vectors.shape == (2, 384)
 
 
