@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(0.1, ge=0.0, description="Min-max BM25 score of the passage.")
     title_weight: float = Field(0.4, ge=0.0, description="Question-title word match.")
     intent_weight: float = Field(
-        0.5, ge=0.0, description="Cosine to the question with its topic's title words taken out."
+        0.5, ge=0.0, description="Cosine to the question vector minus its named topic's title vector."
     )
 
     # --- answering --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from groundedqa.ingest import load as load_mod
 from groundedqa.ingest import segment as segment_mod
 from groundedqa.ingest.embed import Embedder, model_fingerprint, resolve_model_path
 from groundedqa.ingest.lexical import build_bm25
-from groundedqa.ingest.models import Chunk, Skipped, SourceDoc, Span
+from groundedqa.ingest.models import Skipped, SourceDoc, Span
 from groundedqa.ingest.store import (
     KIND_CODES,
     DocData,

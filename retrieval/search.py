@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -11,6 +11,7 @@ from groundedqa.ingest.embed import Embedder
 from groundedqa.ingest.lexical import tokenize
 from groundedqa.ingest.store import IndexStore
 from groundedqa.retrieval.titles import TitleIndex
+from groundedqa.settings import Settings
 
 Method = Literal["bm25", "dense", "hybrid"]
 METHODS: tuple[str, ...] = ("bm25", "dense", "hybrid")
@@ -31,7 +32,7 @@ class HybridWeights:
     intent: float = 0.5
 
     @classmethod
-    def of(cls, settings: Any) -> "HybridWeights":
+    def of(cls, settings: Settings) -> "HybridWeights":
         """The weights a `Settings` object names."""
         return cls(settings.lexical_weight, settings.title_weight, settings.intent_weight)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from groundedqa.ingest.chunk import chunk
-from groundedqa.ingest.models import Block, Chunk, CleanDoc, Span
+from groundedqa.ingest.models import Chunk, CleanDoc, Span
 from builders import make_doc
 from groundedqa.ingest.segment import segment_doc
 

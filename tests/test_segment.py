@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from groundedqa.ingest import segment as segment_mod
-from groundedqa.ingest.models import Block, CleanDoc, Span
+from groundedqa.ingest.models import CleanDoc, Span
 from builders import make_doc
 from groundedqa.ingest.segment import segment, segment_doc
 
