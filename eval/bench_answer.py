@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # threads would slow an encode interleaved with its requests and flatter the ratio.
     embedder = Embedder.load(settings.model, settings.encode_batch_size, settings.query_threads)
     embedder.encode(questions[:4])  # warm-up, as the server warms up on its first request
-    bare = _timed(lambda q: embedder.encode([q]), questions, args.rounds)
+    bare = _timed(lambda q, model=embedder: model.encode([q]), questions, args.rounds)
     del embedder
     with running_server(settings.index, rate_limit_off=True) as (url, _pid), \
             httpx.Client(timeout=60) as client:

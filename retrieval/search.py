@@ -11,30 +11,12 @@ from groundedqa.ingest.embed import Embedder
 from groundedqa.ingest.lexical import tokenize
 from groundedqa.ingest.store import IndexStore
 from groundedqa.retrieval.titles import TitleIndex
-from groundedqa.settings import Settings
+from groundedqa.retrieval.weights import HybridWeights
 
 Method = Literal["bm25", "dense", "hybrid"]
 METHODS: tuple[str, ...] = ("bm25", "dense", "hybrid")
 #: How deep each method's list goes before the hybrid rescoring.
 FUSION_DEPTH = 100
-
-
-@dataclass(frozen=True)
-class HybridWeights:
-    """What the hybrid adds to a candidate passage's cosine similarity (0 turns a signal off).
-
-    Measured on MedQuAD (README): min-max BM25, title match and the topic-free question each
-    raise nDCG@10 over dense alone; rank fusion (RRF) of dense and BM25 lowered it.
-    """
-
-    lexical: float = 0.1
-    title: float = 0.4
-    intent: float = 0.5
-
-    @classmethod
-    def of(cls, settings: Settings) -> "HybridWeights":
-        """The weights a `Settings` object names."""
-        return cls(settings.lexical_weight, settings.title_weight, settings.intent_weight)
 
 
 @dataclass

@@ -57,9 +57,13 @@ def frobnitz_store(tmp_path_factory, embedder):
     store.close()
 
 
-def _documents(store, embedder, weights, question) -> list[str]:
+def _ranked(store, embedder, weights, question) -> list[tuple[str, float]]:
     retriever = Retriever(store, embedder, weights)
-    return [d for d, _ in retriever.to_documents(retriever.search(question, "hybrid", k=16), k=8)]
+    return retriever.to_documents(retriever.search(question, "hybrid", k=16), k=8)
+
+
+def _documents(store, embedder, weights, question) -> list[str]:
+    return [d for d, _ in _ranked(store, embedder, weights, question)]
 
 
 @pytest.mark.slow
@@ -74,8 +78,7 @@ def test_hybrid_ranks_every_section_of_the_named_title_above_its_numbered_siblin
 
 
 def _section_margin(store, embedder, weights, question, asked) -> float:
-    retriever = Retriever(store, embedder, weights)
-    ranked = retriever.to_documents(retriever.search(question, "hybrid", k=16), k=8)
+    ranked = _ranked(store, embedder, weights, question)
     scores = dict(ranked)
     topic = asked.split("-")[0]
     others = [s for d, s in ranked if d.startswith(topic) and d != asked]
