@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from groundedqa import __version__
-from groundedqa.api.holder import PipelineHolder
+from groundedqa.api.holder import ServiceHolder
 from groundedqa.api.schemas import (
     AnswerRequest,
     AnswerResponse,
@@ -20,8 +20,8 @@ from groundedqa.api.schemas import (
     ErrorResponse,
     Health,
 )
-from groundedqa.retrieval.answer import InvalidQuestion
-from groundedqa.retrieval.pipeline import Pipeline
+from groundedqa.answer.question import InvalidQuestion
+from groundedqa.service import Service
 from groundedqa.settings import Settings
 
 _FALLBACK_DISCLAIMER = (
@@ -40,10 +40,10 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
-    """Build the app. Without `pipeline`, the live build of `settings.index` loads on first use."""
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
+    """Build the app. Without `service`, the live build of `settings.index` loads on first use."""
     settings = settings or Settings()
-    holder = PipelineHolder(settings, pipeline)
+    holder = ServiceHolder(settings, service)
     app = FastAPI(
         title="groundedqa",
         version=__version__,
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     install_protection(app, settings)
     install_widget(app)
 
-    def live() -> Pipeline:
+    def live() -> Service:
         current = holder.get()
         if current is None:
             raise ApiError(503, "index_unavailable",
@@ -81,14 +81,14 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     def healthz() -> Health:
         """200 once an index is loaded and answering."""
         current = live()
-        return Health(status="ok", index=current.store.build_id, documents=len(current.store.doc_ids))
+        return Health(status="ok", index=current.build_id, documents=len(current.index.store.doc_ids))
 
     @app.post("/v1/answer", response_model=AnswerResponse,
               responses={400: _ERRORS, 422: _ERRORS, 503: _ERRORS})
     def answer(body: AnswerRequest, request: Request) -> dict[str, Any]:
         """Answer with verbatim cited sentences, red flags and disclaimer (see the README)."""
         try:
-            result = live().answer(body.question, body.max_sentences)
+            result = live().answer(body.question, body.max_sentences).to_dict()
         except InvalidQuestion as exc:
             raise ApiError(422, "invalid_question", str(exc)) from exc
         record = getattr(request.app.state, "record_answer", None)
@@ -100,14 +100,14 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     def documents() -> list[dict[str, Any]]:
         """Every indexed document with its metadata."""
         return [
-            {**d, "url": d["metadata"].get("url")} for d in live().store.documents()
+            {**d, "url": d["metadata"].get("url")} for d in live().index.store.documents()
         ]
 
     @app.get("/v1/documents/{doc_id}", response_model=DocumentResponse,
              responses={404: _ERRORS, 503: _ERRORS})
     def document(doc_id: str) -> dict[str, Any]:
         """The cleaned text (what citation offsets index into) and metadata of one document."""
-        rec = live().store.document(doc_id)
+        rec = live().document(doc_id)
         if rec is None:
             raise ApiError(404, "unknown_document", f"no document with id {doc_id!r}")
         return {"doc_id": rec.doc_id, "title": rec.title, "url": rec.metadata.get("url"),

@@ -33,14 +33,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from groundedqa.ingest.embed import Embedder
+    from groundedqa.index.encoders import load_encoder
 
     questions = _read_questions(args.questions)
     if args.rounds < 1:
         raise CliError("--rounds must be at least 1")
     # The two phases run one after the other: on two cores, a server's idle-spinning torch
     # threads would slow an encode interleaved with its requests and flatter the ratio.
-    embedder = Embedder.load(settings.model, settings.encode_batch_size, settings.query_threads)
+    embedder = load_encoder(settings, threads=settings.query_threads)
     embedder.encode(questions[:4])  # warm-up, as the server warms up on its first request
     bare = _timed(lambda q, model=embedder: model.encode([q]), questions, args.rounds)
     del embedder

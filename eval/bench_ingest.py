@@ -86,9 +86,9 @@ def bench_ingest(path: Path, settings: Settings, *, limit: int | None = None,
                  embedder: Any = None, progress: Any = None) -> BenchResult:
     """Ingest `path` into a temporary index, then time a bare encode of exactly what it embedded."""
     from groundedqa.ingest.build import build_index
-    from groundedqa.ingest.embed import Embedder
+    from groundedqa.index.torch_encoder import TorchEncoder
 
-    embedder = embedder or Embedder.load(settings.model, settings.encode_batch_size)
+    embedder = embedder or TorchEncoder.load(settings.model, settings.encode_batch_size)
     # Warm the model first so neither timing pays for one-time setup the other does not.
     embedder.model.encode(["warm-up"], batch_size=1, show_progress_bar=False)
     with tempfile.TemporaryDirectory(prefix="groundedqa-bench-") as tmp:

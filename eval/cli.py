@@ -98,16 +98,16 @@ def make_client(args: argparse.Namespace, settings: Settings) -> Any:
         api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
         return HttpClient(args.url, api_key=api_key, timeout=args.timeout,
                           max_sentences=args.max_sentences)
-    from groundedqa.ingest.store import IndexUnavailable
-    from groundedqa.retrieval.pipeline import Pipeline
+    from groundedqa.index.builds import IndexUnavailable
+    from groundedqa.service import Service
 
     index = Path(args.index) if getattr(args, "index", None) else settings.index
     settings = settings.model_copy(update={"index": index})
     try:
-        pipeline = Pipeline.load(settings)
+        service = Service.load(settings)
     except IndexUnavailable as exc:
         raise CliError(f"cannot load the index at {index}: {exc}") from exc
-    return PipelineClient(pipeline, f"index {index}", args.max_sentences)
+    return PipelineClient(service, f"index {index}", args.max_sentences)
 
 
 def thresholds_from(args: argparse.Namespace) -> list[grounding.Threshold]:
@@ -177,9 +177,9 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
 
     from groundedqa.eval import retrieval_eval as rev
     from groundedqa.ingest.build import IngestError, build_index, progress_context
-    from groundedqa.ingest.embed import Embedder
-    from groundedqa.ingest.store import IndexStore
-    from groundedqa.retrieval.search import HybridWeights, Retriever
+    from groundedqa.index.builds import open_index
+    from groundedqa.index.encoders import load_encoder
+    from groundedqa.retrieval.search import HybridSearch, HybridWeights
 
     methods = parse_methods(args.methods)
     try:
@@ -189,7 +189,7 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     index_dir = args.index_dir or rev.index_dir_for(dataset.root, settings.index.parent / "eval-index")
     err = Console(stderr=True)
     t0 = time.perf_counter()
-    embedder = Embedder.load(settings.model, settings.encode_batch_size)
+    embedder = load_encoder(settings)
     with progress_context(not args.json) as progress:
         try:
             build = build_index([dataset.corpus], index_dir, settings, embedder=embedder,
@@ -197,12 +197,12 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
         except IngestError as exc:
             raise CliError(str(exc)) from exc
         index_s = time.perf_counter() - t0
-        # Only the retriever is needed: a Pipeline would also want the clinic's red flags, whose
+        # Only the search is needed: a Service would also want the clinic's red flags, whose
         # quoted articles are not in a benchmark corpus.
-        store = IndexStore.open(index_dir, expect_model=embedder.describe())
-        _check_ids(dataset, store, err)
+        index = open_index(index_dir, expect_model=embedder.describe())
+        _check_ids(dataset, index.store, err)
         weights = HybridWeights.of(settings)
-        retriever = Retriever(store, embedder, weights)
+        retriever = HybridSearch(index, embedder, weights)
         runs, query_s = {}, {}
         for method in methods:
             task = progress.add_task(f"query {method}", total=len(dataset.queries)) if progress else None

@@ -30,23 +30,23 @@ class AnswerClient(Protocol):
 
 
 class PipelineClient:
-    """The in-process pipeline; documents come from its index store, not from the response."""
+    """The in-process service; documents come from its index store, not from the response."""
 
-    def __init__(self, pipeline: Any, target: str, max_sentences: int | None = None) -> None:
-        self.pipeline = pipeline
+    def __init__(self, service: Any, target: str, max_sentences: int | None = None) -> None:
+        self.service = service
         self.target = target
         self.max_sentences = max_sentences
 
     def answer(self, question: str) -> dict:
         """The pipeline's response body; AnswerFailed when it rejects the question."""
         try:
-            return self.pipeline.answer(question, self.max_sentences)
+            return self.service.answer(question, self.max_sentences).to_dict()
         except ValueError as exc:  # InvalidQuestion is a ValueError
             raise AnswerFailed(str(exc)) from exc
 
     def document_text(self, doc_id: str) -> str | None:
         """The stored document text, None for an unknown id."""
-        record = self.pipeline.store.document(doc_id)
+        record = self.service.document(doc_id)
         return None if record is None else record.text
 
 

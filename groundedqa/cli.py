@@ -62,7 +62,7 @@ def ensure_index(settings: Settings, embedder=None) -> None:
     from rich.console import Console
 
     from groundedqa.ingest.build import build_index
-    from groundedqa.ingest.store import current_build_id
+    from groundedqa.index.builds import current_build_id
 
     if current_build_id(settings.index) is None:
         console = Console(stderr=True)
@@ -80,14 +80,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from groundedqa.api.app import create_app
-    from groundedqa.ingest.embed import Embedder
-    from groundedqa.retrieval.pipeline import Pipeline
+    from groundedqa.index.encoders import load_encoder
+    from groundedqa.service import Service
 
-    embedder = Embedder.load(settings.model, settings.encode_batch_size, settings.query_threads)
-    ensure_index(settings, embedder)
+    encoder = load_encoder(settings, threads=settings.query_threads)
+    ensure_index(settings, encoder)
     # Load now, so a bad index fails here with a clear message, not on the first request.
-    pipeline = Pipeline.load(settings, embedder=embedder)
-    app = create_app(settings, pipeline)
+    service = Service.load(settings, encoder=encoder)
+    app = create_app(settings, service)
     # The app writes its own JSON access log (without client addresses); uvicorn's would repeat it.
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,
                 log_level="warning" if args.quiet else "info", access_log=False)
@@ -97,10 +97,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question in the terminal (or print the exact HTTP body with --json)."""
     from groundedqa.api.app import answer_json
-    from groundedqa.retrieval.pipeline import Pipeline
+    from groundedqa.service import Service
 
-    pipeline = Pipeline.load(settings)
-    result = pipeline.answer(args.question, args.max_sentences)
+    service = Service.load(settings)
+    result = service.answer(args.question, args.max_sentences).to_dict()
     if args.json:
         sys.stdout.write(answer_json(result) + "\n")
     else:
@@ -158,10 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console command."""
     from groundedqa.ingest.build import IngestError
-    from groundedqa.ingest.embed import ModelNotFound
-    from groundedqa.ingest.store import IndexUnavailable
-    from groundedqa.retrieval.answer import InvalidQuestion
-    from groundedqa.retrieval.redflags import RedFlagError
+    from groundedqa.answer.question import InvalidQuestion
+    from groundedqa.answer.redflags import RedFlagError
+    from groundedqa.index.builds import IndexUnavailable
+    from groundedqa.index.model_files import ModelNotFound
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = build_parser().parse_args(argv)

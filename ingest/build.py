@@ -14,24 +14,25 @@ from typing import Any, Callable
 import numpy as np
 from filelock import FileLock, Timeout
 
-from groundedqa.ingest import chunk as chunk_mod
-from groundedqa.ingest import clean as clean_mod
-from groundedqa.ingest import load as load_mod
-from groundedqa.ingest import segment as segment_mod
-from groundedqa.ingest.embed import Embedder, model_fingerprint, resolve_model_path
-from groundedqa.ingest.lexical import build_bm25
-from groundedqa.ingest.models import Skipped, SourceDoc, Span
-from groundedqa.ingest.store import (
-    KIND_CODES,
-    DocData,
-    IndexStore,
+from groundedqa.index.builds import (
+    default_backend,
     IndexUnavailable,
     builds_dir,
     new_build_id,
+    open_build,
+    open_index,
     prune_builds,
     publish,
     write_build,
 )
+from groundedqa.index.encoders import expected_fingerprint, load_encoder
+from groundedqa.index.ports import Encoder, IndexBackend, LoadedIndex
+from groundedqa.index.records import DocData
+from groundedqa.ingest import chunk as chunk_mod
+from groundedqa.ingest import clean as clean_mod
+from groundedqa.ingest import load as load_mod
+from groundedqa.ingest import segment as segment_mod
+from groundedqa.ingest.models import Skipped, SourceDoc, Span
 from groundedqa.settings import Settings
 
 #: Texts are embedded in slices of this many (sorted by length, so each slice pads little).
@@ -125,17 +126,20 @@ def build_index(
     index_dir: Path,
     settings: Settings,
     *,
-    embedder: Embedder | None = None,
+    embedder: Encoder | None = None,
     progress: Any = None,
     keep_texts: bool = False,
     before_publish: Callable[[Path], None] | None = None,
+    backend: IndexBackend | None = None,
 ) -> BuildReport:
     """Build the index of `paths` into `index_dir` and publish it atomically.
 
     Documents whose content hash matches the live build are reused with their vectors; only new or
     changed ones are embedded, and documents no longer present leave the index. When nothing
     changed, no build is written. `progress` is a rich Progress (or None for silence).
-    `before_publish` is a test hook called with the finished build directory.
+    `before_publish` is a test hook called with the finished build directory. `embedder` is
+    the encoder (default: the one the settings configure, loaded only when something changed);
+    `backend` the index engine (default: FAISS + bm25s).
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir)
@@ -144,32 +148,33 @@ def build_index(
         lock = FileLock(str(index_dir / ".lock"), timeout=0)
         with lock:
             return _build_locked(
-                paths, index_dir, settings, embedder, progress, keep_texts, before_publish, t0
+                paths, index_dir, settings, embedder, progress, keep_texts, before_publish, backend, t0
             )
     except Timeout as exc:
         raise IngestError(f"another ingest is writing {index_dir}; try again when it finishes") from exc
 
 
-def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, before_publish, t0):
+def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, before_publish,
+                  backend, t0):
     report = BuildReport(build_id=None, changed=False)
     timings = report.timings
     pipeline = pipeline_fingerprint(settings)
-    model_path = resolve_model_path(settings.model)
-    fingerprint = model_fingerprint(model_path)
+    fingerprint = (embedder.describe()["fingerprint"] if embedder is not None
+                   else expected_fingerprint(settings))
 
     t = time.perf_counter()
     sources, skipped = _load(paths)
     report.skipped.extend(skipped)
     timings["load_s"] = time.perf_counter() - t
 
-    old = _open_previous(index_dir, report)
+    old = _open_previous(index_dir, report, backend)
     old_ok = (
         old is not None
         and old.manifest.get("pipeline") == pipeline
         and old.manifest.get("model", {}).get("fingerprint") == fingerprint
     )
     # A build from before title vectors is reused, but rewritten with its titles embedded.
-    old_complete = old_ok and old.title_vectors is not None
+    old_complete = old_ok and old.store.title_vectors() is not None
     old_hashes: dict[str, str] = old.manifest.get("documents", {}) if old_ok else {}
     # Documents the last build skipped, by hash, so that an unchanged corpus is recognised unread.
     old_skips: dict[str, dict[str, str]] = old.manifest.get("skipped", {}) if old_ok else {}
@@ -188,7 +193,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     for src in sources:
         chash = hashes[src.doc_id]
         if old_hashes.get(src.doc_id) == chash:
-            reused = old.doc_data(src.doc_id)
+            reused = (backend or default_backend()).reuse(old, src.doc_id)
             docs.append(reused)
             report.reused_documents += 1
         else:
@@ -209,7 +214,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     if not docs:
         raise IngestError("no documents to index (every source was skipped); the live index is untouched")
 
-    embedder = embedder or Embedder.load(settings.model, settings.encode_batch_size)
+    embedder = embedder or load_encoder(settings)
     t = time.perf_counter()
     untitled = [d for d in docs if d.title_vector is None]
     texts = _embed_fresh(fresh, untitled, embedder, progress)
@@ -230,13 +235,13 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     try:
         write_build(
             tmp_dir, docs, model=embedder.describe(), pipeline=pipeline, build_id=build_id,
-            bm25_writer=build_bm25, skipped=skips,
+            skipped=skips, backend=backend,
         )
         if before_publish is not None:
             before_publish(tmp_dir)
         final_dir = builds_dir(index_dir) / build_id
         tmp_dir.rename(final_dir)
-        IndexStore.open_build(final_dir).close()  # never publish what cannot be loaded
+        open_build(final_dir, backend=backend).close()  # never publish what cannot be loaded
         publish(index_dir, build_id)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -261,9 +266,10 @@ def _load(paths: list[Path]) -> tuple[list[SourceDoc], list[Skipped]]:
     return load_mod.load_sources([Path(p) for p in paths], manifest)
 
 
-def _open_previous(index_dir: Path, report: BuildReport) -> IndexStore | None:
+def _open_previous(index_dir: Path, report: BuildReport,
+                   backend: IndexBackend | None) -> LoadedIndex | None:
     try:
-        return IndexStore.open(index_dir)
+        return open_index(index_dir, backend=backend)
     except IndexUnavailable as exc:
         if "no index" not in str(exc):
             report.notes.append(f"previous index not reused ({exc})")
@@ -278,7 +284,7 @@ def _prepare_safely(src: SourceDoc, settings: Settings, chash: str) -> DocData |
         return Skipped(src.source, f"could not be processed: {type(exc).__name__}: {exc}")
 
 
-def _embed_fresh(fresh: list[DocData], untitled: list[DocData], embedder: Embedder,
+def _embed_fresh(fresh: list[DocData], untitled: list[DocData], embedder: Encoder,
                  progress: Any) -> list[str]:
     """Embed passages and sentences of the fresh documents, and the titles of `untitled` ones
     (the fresh, and any reused from a build without title vectors); return the texts embedded."""
@@ -301,7 +307,7 @@ def _embed_fresh(fresh: list[DocData], untitled: list[DocData], embedder: Embedd
     return texts
 
 
-def encode_sorted(texts: list[str], embedder: Embedder, progress: Any = None) -> np.ndarray:
+def encode_sorted(texts: list[str], embedder: Encoder, progress: Any = None) -> np.ndarray:
     """Encode in length-sorted slices (little padding, visible progress), in the input order."""
     dim = embedder.dimension
     out = np.zeros((len(texts), dim), dtype=np.float32)
@@ -315,12 +321,13 @@ def encode_sorted(texts: list[str], embedder: Embedder, progress: Any = None) ->
     return out
 
 
-def _up_to_date(report: BuildReport, old: IndexStore, t0: float) -> BuildReport:
+def _up_to_date(report: BuildReport, old: LoadedIndex, t0: float) -> BuildReport:
     """The report of a build that changed nothing: the live build stands, counted from its store."""
     report.build_id = old.build_id
-    report.documents = report.reused_documents = len(old.doc_ids)
-    report.passages = int(old.faiss_index.ntotal)
-    report.sentences = int((old.layout["sentence_kind"] == KIND_CODES["sentence"]).sum())
+    report.documents = report.reused_documents = len(old.store.doc_ids)
+    report.passages = old.dense.size
+    rows = range(old.store.n_sentences)
+    report.sentences = sum(kind == "sentence" for kind in old.store.sentence_kinds(rows))
     report.seconds = time.perf_counter() - t0
     report.notes.append("index is up to date: nothing embedded")
     old.close()

@@ -8,6 +8,8 @@ from typing import Any, Literal
 SourceFormat = Literal["text", "markdown", "html"]
 BlockKind = Literal["heading", "paragraph", "list_item"]
 SpanKind = Literal["sentence", "heading", "label", "question"]
+#: Every span kind, in the order of their stored codes (a new kind goes at the end).
+SPAN_KINDS: tuple[str, ...] = ("sentence", "heading", "label", "question")
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
-from groundedqa.ingest.lexical import stemmer
+from groundedqa.index.tokens import stemmer
 
 #: Every run of word characters, single letters and digits included: "type 1" and "type 2" are
 #: different documents, and BM25's default tokeniser drops one-character tokens.

@@ -20,9 +20,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def embedder():
     """The packaged all-MiniLM-L6-v2, loaded once for the whole session."""
-    from groundedqa.ingest.embed import Embedder
+    from groundedqa.index.torch_encoder import TorchEncoder
 
-    return Embedder.load("all-MiniLM-L6-v2")
+    return TorchEncoder.load("all-MiniLM-L6-v2")
 
 
 @pytest.fixture(scope="session")
@@ -43,19 +43,19 @@ def seed_index(seed_settings, embedder):
 
 
 @pytest.fixture(scope="session")
-def seed_pipeline(seed_settings, seed_index, embedder):
-    """A loaded Pipeline over the seed index."""
-    from groundedqa.retrieval.pipeline import Pipeline
+def seed_service(seed_settings, seed_index, embedder):
+    """A loaded Service over the seed index."""
+    from groundedqa.service import Service
 
-    return Pipeline.load(seed_settings, embedder=embedder)
+    return Service.load(seed_settings, encoder=embedder)
 
 
 @pytest.fixture(scope="session")
-def seed_app(seed_settings, seed_pipeline):
-    """The FastAPI app over the seed pipeline."""
+def seed_app(seed_settings, seed_service):
+    """The FastAPI app over the seed service."""
     from groundedqa.api.app import create_app
 
-    return create_app(seed_settings, seed_pipeline)
+    return create_app(seed_settings, seed_service)
 
 
 @pytest.fixture(scope="session")

@@ -80,9 +80,9 @@ def test_unknown_document_is_404_json_with_red_flags(client):
     assert_safety(response.json())
 
 
-def test_healthz_reports_the_loaded_index(client, seed_pipeline):
+def test_healthz_reports_the_loaded_index(client, seed_service):
     body = client.get("/healthz").json()
-    assert body["status"] == "ok" and body["index"] == seed_pipeline.store.build_id
+    assert body["status"] == "ok" and body["index"] == seed_service.build_id
 
 
 BAD_BODIES = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from groundedqa.ingest.chunk import chunk
 from groundedqa.ingest.models import Chunk, CleanDoc, Span
-from builders import make_doc
+from tests.builders import make_doc
 from groundedqa.ingest.segment import segment_doc
 
 

@@ -95,13 +95,13 @@ REGRESSION_THRESHOLDS = tuple(
 
 
 @pytest.mark.slow
-def test_seed_questions_meet_the_regression_thresholds_in_process(seed_pipeline):
+def test_seed_questions_meet_the_regression_thresholds_in_process(seed_service):
     """End to end: the real pipeline over corpus/ passes `eval grounding` with default thresholds."""
     from groundedqa.eval.clients import PipelineClient
     from groundedqa.eval.grounding import run_questions, summarize
 
     questions = load_questions(SEED)
-    results = run_questions(questions, PipelineClient(seed_pipeline, "seed"))
+    results = run_questions(questions, PipelineClient(seed_service, "seed"))
     summary = summarize(results, REGRESSION_THRESHOLDS, "seed")
     failed = [(r.question.line, r.question.question, r.failures) for r in results if not r.passed]
     assert summary.missed == [], (summary.missed, failed)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from groundedqa.ingest.build import build_index
-from groundedqa.ingest.store import IndexStore
-from groundedqa.retrieval.search import HybridWeights, Retriever
+from groundedqa.index.builds import open_index
+from groundedqa.retrieval.search import HybridSearch, HybridWeights
 from groundedqa.retrieval.titles import TitleIndex
 from groundedqa.settings import Settings
 
@@ -52,13 +52,13 @@ def frobnitz_store(tmp_path_factory, embedder):
     corpus.write_text("\n".join(json.dumps(r) for r in RECORDS) + "\n", encoding="utf-8")
     settings = Settings(index=root / "index", corpus=root)
     build_index([corpus], settings.index, settings, embedder=embedder)
-    store = IndexStore.open(settings.index)
-    yield store
-    store.close()
+    index = open_index(settings.index)
+    yield index
+    index.close()
 
 
 def _ranked(store, embedder, weights, question) -> list[tuple[str, float]]:
-    retriever = Retriever(store, embedder, weights)
+    retriever = HybridSearch(store, embedder, weights)
     return retriever.to_documents(retriever.search(question, "hybrid", k=16), k=8)
 
 
@@ -107,6 +107,6 @@ class RecordingEmbedder:
 @pytest.mark.slow
 def test_hybrid_runs_the_model_once_on_the_question(frobnitz_store, embedder):
     recording = RecordingEmbedder(embedder)
-    Retriever(frobnitz_store, recording, HybridWeights()).search(
+    HybridSearch(frobnitz_store, recording, HybridWeights()).search(
         "What causes Frobnitz syndrome type 2?", "hybrid")
     assert recording.texts == ["What causes Frobnitz syndrome type 2?"]

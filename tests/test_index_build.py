@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from groundedqa.ingest.build import IngestError, build_index
-from groundedqa.ingest.store import (
+from groundedqa.index.builds import (
     IndexCorrupt,
     IndexMismatch,
     IndexMissing,
-    IndexStore,
     builds_dir,
     current_build_id,
+    open_index,
 )
 from groundedqa.settings import Settings
 
@@ -57,10 +57,11 @@ def test_build_publishes_a_loadable_index_with_exact_offsets(tmp_path, embedder)
     corpus = make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
     settings = settings_for(tmp_path)
     report = build_index([corpus], settings.index, settings, embedder=embedder)
-    store = IndexStore.open(settings.index)
-    assert report.changed and store.build_id == report.build_id
+    index = open_index(settings.index)
+    store = index.store
+    assert report.changed and index.build_id == report.build_id
     assert sorted(store.doc_ids) == ["knee", "shoulder"]
-    rows = list(range(store.manifest["counts"]["sentences"]))
+    rows = list(range(index.manifest["counts"]["sentences"]))
     for sentence in store.sentences(rows):
         assert store.document(sentence.doc_id).text[sentence.start:sentence.end] == sentence.text
 
@@ -108,11 +109,11 @@ def test_build_without_title_vectors_is_reused_and_only_titles_are_embedded(tmp_
     manifest = json.loads((build / "manifest.json").read_text())
     del manifest["files"]["titles.npy"]
     (build / "manifest.json").write_text(json.dumps(manifest))
-    assert IndexStore.open(settings.index).title_vectors is None
+    assert open_index(settings.index).store.title_vectors() is None
     report = build_index([corpus], settings.index, settings, embedder=embedder)
     assert report.changed and report.embedded_passages == 0 and report.embedded_titles == 2
     assert any("title vectors added to 2 reused documents" in note for note in report.notes)
-    assert IndexStore.open(settings.index).title_vectors.shape == (2, 384)
+    assert open_index(settings.index).store.title_vectors().shape == (2, 384)
 
 
 def test_changed_document_is_the_only_one_embedded(tmp_path, embedder):
@@ -122,7 +123,7 @@ def test_changed_document_is_the_only_one_embedded(tmp_path, embedder):
     make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B + "\nHold each swing for ten seconds.\n")
     report = build_index([corpus], settings.index, settings, embedder=embedder)
     assert report.embedded_documents == 1 and report.reused_documents == 1
-    store = IndexStore.open(settings.index)
+    store = open_index(settings.index).store
     assert "ten seconds" in store.document("shoulder").text
 
 
@@ -133,7 +134,7 @@ def test_removed_document_leaves_the_index(tmp_path, embedder):
     make_corpus(tmp_path, knee=ARTICLE_A)
     report = build_index([corpus], settings.index, settings, embedder=embedder)
     assert report.removed_documents == 1 and report.embedded_documents == 0
-    assert IndexStore.open(settings.index).doc_ids == ["knee"]
+    assert open_index(settings.index).store.doc_ids == ["knee"]
 
 
 def test_failed_build_leaves_previous_index_live(tmp_path, embedder):
@@ -148,7 +149,7 @@ def test_failed_build_leaves_previous_index_live(tmp_path, embedder):
     with pytest.raises(RuntimeError):
         build_index([corpus], settings.index, settings, embedder=embedder, before_publish=crash)
     assert current_build_id(settings.index) == first.build_id
-    assert IndexStore.open(settings.index).doc_ids == ["knee"]
+    assert open_index(settings.index).store.doc_ids == ["knee"]
     assert not any(p.name.startswith("tmp-") for p in builds_dir(settings.index).iterdir())
 
 
@@ -171,10 +172,10 @@ def test_killed_build_leaves_previous_index_loadable(tmp_path, embedder):
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
     assert current_build_id(settings.index) == first.build_id
-    assert IndexStore.open(settings.index).doc_ids == ["knee"]
+    assert open_index(settings.index).store.doc_ids == ["knee"]
     # The next build cleans up the abandoned one and publishes normally.
     report = build_index([corpus], settings.index, settings, embedder=embedder)
-    assert sorted(IndexStore.open(settings.index).doc_ids) == ["knee", "shoulder"]
+    assert sorted(open_index(settings.index).store.doc_ids) == ["knee", "shoulder"]
     assert not any(p.name.startswith("tmp-") for p in builds_dir(settings.index).iterdir())
     assert report.changed
 
@@ -187,7 +188,7 @@ def test_truncated_file_is_refused_with_a_clear_message(tmp_path, embedder):
     vectors = build / "sentences.npy"
     vectors.write_bytes(vectors.read_bytes()[:100])
     with pytest.raises(IndexCorrupt, match="sentences.npy"):
-        IndexStore.open(settings.index)
+        open_index(settings.index)
 
 
 def test_index_from_another_model_is_refused(tmp_path, embedder):
@@ -196,12 +197,12 @@ def test_index_from_another_model_is_refused(tmp_path, embedder):
     build_index([corpus], settings.index, settings, embedder=embedder)
     other = {"id": "other-model", "dimension": 768, "fingerprint": "0000"}
     with pytest.raises(IndexMismatch, match="other-model"):
-        IndexStore.open(settings.index, expect_model=other)
+        open_index(settings.index, expect_model=other)
 
 
 def test_missing_index_is_reported(tmp_path):
     with pytest.raises(IndexMissing, match="groundedqa ingest"):
-        IndexStore.open(tmp_path / "nowhere")
+        open_index(tmp_path / "nowhere")
 
 
 def test_corpus_of_only_bad_files_fails_without_touching_the_index(tmp_path, embedder):

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from groundedqa.api.app import create_app
 from groundedqa.ingest.build import build_index
-from groundedqa.retrieval.pipeline import Pipeline
+from groundedqa.service import Service
 from groundedqa.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def test_server_swaps_to_a_new_build_without_failed_requests(tmp_path, embedder)
     settings = Settings(index=tmp_path / "index", corpus=corpus, rate_limit=None,
                         reload_check_seconds=0.05, redflags=REDFLAGS)
     first = build_index([corpus], settings.index, settings, embedder=embedder)
-    app = create_app(settings, Pipeline.load(settings, embedder=embedder))
+    app = create_app(settings, Service.load(settings, encoder=embedder))
     statuses: list[int] = []
     seen_builds: set[str] = set()
     stop = threading.Event()

@@ -8,7 +8,7 @@ import pytest
 
 from groundedqa.ingest import segment as segment_mod
 from groundedqa.ingest.models import CleanDoc, Span
-from builders import make_doc
+from tests.builders import make_doc
 from groundedqa.ingest.segment import segment, segment_doc
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "corpus").glob("*.txt"))

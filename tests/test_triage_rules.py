@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from groundedqa.retrieval.redflags import load_redflags
-from groundedqa.retrieval.triage import Triage
+from groundedqa.answer.redflags import load_redflags
+from groundedqa.answer.triage import Triage
 
 REDFLAGS = Path(__file__).resolve().parents[1] / "corpus" / "redflags.toml"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from groundedqa.retrieval.redflags import RedFlagConfig
+from groundedqa.answer.redflags import RedFlagConfig
 
 #: Cosine similarity to a red-flag statement above which the question is urgent on its own.
 #: Tune split of eval/questions/seed.jsonl: non-urgent questions reach 0.63, urgent ones that no

@@ -1,0 +1,68 @@
+"""Locate: score the quotable sentences of the retrieved passages against the question."""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+import numpy as np
+
+from groundedqa.answer.types import AnswerTuning, Candidate, Query
+from groundedqa.index.ports import DenseIndex, PassageHit, SentenceStore
+from groundedqa.retrieval.search import HybridSearch
+
+# Meta-discourse: sentences about the article itself ("In this blog, we'll explore ...", "you may be
+# wondering if ...") restate the question instead of answering it, so they are never picked.
+_META_DISCOURSE = re.compile(
+    r"\b(you (may|might|could) (be |have been )?wonder\w*|in this (blog|article|post|guide|section|video)"
+    r"|this (blog|article|post|guide|section) (will|is going to|explores|covers|discusses)"
+    r"|we(.ll| will) (explore|look at|cover|discuss|walk you through|go over)"
+    r"|let.s (look|take a look|explore|dive)|read on\b|here.s what you need to know"
+    r"|keep reading|in the (following|next) (section|paragraphs?))",
+    re.IGNORECASE,
+)
+
+
+class Locator(Protocol):
+    """Candidate sentences, best first."""
+
+    def locate(self, query: Query, hits: list[PassageHit]) -> list[Candidate]: ...
+
+
+class SentenceLocator:
+    """Each quotable sentence of the top passages, scored by its own cosine to the question, its
+    passage's cosine (the context it stands in) and the share of the question's idf it holds."""
+
+    def __init__(self, store: SentenceStore, dense: DenseIndex, search: HybridSearch,
+                 tuning: AnswerTuning) -> None:
+        self.store = store
+        self.dense = dense
+        self.search = search
+        self.tuning = tuning
+
+    def locate(self, query: Query, hits: list[PassageHit]) -> list[Candidate]:
+        if not hits:
+            return []
+        passage_ids = [h.passage for h in hits]
+        passage_sims = self.dense.vectors(passage_ids) @ query.vector
+        context: dict[int, float] = {}  # sentence row -> best similarity of a passage holding it
+        for passage, sim in zip(passage_ids, passage_sims):
+            rows = self.store.passage_sentences(passage)
+            for row, kind in zip(rows, self.store.sentence_kinds(rows)):
+                if kind == "sentence":
+                    context[row] = max(context.get(row, -1.0), float(sim))
+        if not context:
+            return []
+        rows = list(context)
+        own = self.store.sentence_vectors(rows) @ query.vector
+        records = self.store.sentences(rows)
+        keep = [i for i, rec in enumerate(records) if not _META_DISCOURSE.search(rec.text)]
+        if not keep:
+            return []
+        rows, records, own = [rows[i] for i in keep], [records[i] for i in keep], own[keep]
+        lexical = self.search.term_overlap(query.search_text, [r.text for r in records])
+        t = self.tuning
+        scores = (t.sentence_weight * own + t.context_weight * np.array([context[r] for r in rows])
+                  + t.lexical_weight * lexical)
+        order = np.argsort(-scores, kind="stable")
+        return [Candidate(rows[i], records[i].doc_idx, float(scores[i]), records[i].text) for i in order]

@@ -1,0 +1,145 @@
+"""Records passed between the answer stages, the tuning they share, and the typed Answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from groundedqa.settings import Settings
+
+#: The most sentences any answer may quote (requests may ask for fewer).
+MAX_SENTENCES_CAP = 20
+
+
+@dataclass(frozen=True)
+class AnswerTuning:
+    """Every number the answer stages use, in one frozen object built from the settings.
+
+    Calibration notes are in the README ("How an answer is made").
+    """
+
+    #: Passages whose sentences compete for the answer.
+    top_passages: int = 8
+    #: Below this score for the best sentence, the articles do not cover the question.
+    abstain_below: float = 0.40
+    #: A sentence joins the answer only if it scores this much ...
+    min_sentence: float = 0.30
+    #: ... and within this margin of the best sentence.
+    margin: float = 0.22
+    #: A sentence's score blends its own similarity to the question, its passage's similarity (the
+    #: context it stands in) and how much of the question's rarer words it contains: MiniLM alone
+    #: ranks "steer clear of:" above "walking, swimming ... are typically safe" for "is swimming ok?".
+    sentence_weight: float = 0.55
+    context_weight: float = 0.20
+    lexical_weight: float = 0.25
+    #: MMR trade-off between relevance and novelty (1.0 = relevance only).
+    mmr_lambda: float = 0.7
+    #: Sentences this similar to one already chosen are repeats, whatever their relevance.
+    duplicate: float = 0.92
+    #: At most this many items come with a lead-in ("steer clear of:").
+    lead_in_items: int = 3
+    #: Sentences per answer unless the request asks otherwise.
+    max_sentences: int = 5
+    max_question_chars: int = 1000
+
+    @classmethod
+    def of(cls, settings: Settings) -> "AnswerTuning":
+        """The tuning a `Settings` object names (the rest keep their calibrated defaults)."""
+        return cls(max_sentences=settings.max_sentences,
+                   max_question_chars=settings.max_question_chars,
+                   abstain_below=settings.abstain_below)
+
+
+@dataclass
+class Query:
+    """A question as the stages see it."""
+
+    asked: str  # exactly as sent: echoed in the response
+    text: str  # validated and normalised
+    search_text: str  # what retrieval looks for (denied symptoms taken out)
+    vector: np.ndarray  # the one encoding of `search_text`
+    limit: int  # sentences at most
+    history: tuple[str, ...] = ()
+
+
+@dataclass
+class Candidate:
+    """A quotable sentence and how well it answers the query."""
+
+    sentence: int  # row in the build
+    doc_idx: int
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Whether the evidence covers what was asked, and how strongly (0..1)."""
+
+    covered: bool
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: int
+    doc_id: str
+    title: str
+    url: str | None
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AnswerBlock:
+    """The sentences quoted from one article, in its reading order."""
+
+    doc_id: str
+    title: str
+    sentences: tuple[AnswerSentence, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The response to one question (POST /v1/answer's body is `to_dict()`)."""
+
+    question: str
+    urgent: bool
+    urgent_message: str | None
+    abstained: bool
+    message: str | None
+    answer: str
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    blocks: tuple[AnswerBlock, ...]
+    red_flags: tuple[dict[str, Any], ...]
+    disclaimer: str
+    index: str
+    confidence: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (the HTTP body, `ask --json`, the eval)."""
+        body = _lists(asdict(self))
+        extra = body.pop("extra")
+        return {**body, **extra}
+
+
+def _lists(value: Any) -> Any:
+    # Tuples keep the records immutable; JSON and the clients expect lists.
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value

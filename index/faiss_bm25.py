@@ -1,0 +1,425 @@
+"""The embedded default index: FAISS for vectors, bm25s for terms, SQLite for the records.
+
+The only module that touches FAISS, bm25s or the build's raw arrays. Files of a build::
+
+    records.sqlite     documents, passages, sentences (offsets into the cleaned text)
+    layout.npz         row -> document / sentence-range arrays the query path keeps in memory
+    passages.npy       passage vectors (float32, unit length)
+    sentences.npy      sentence vectors (float16, unit length; zero rows for unquotable spans)
+    titles.npy         one vector per document title (float16)
+    passages.faiss     FAISS inner-product index over passages.npy (exact, HNSW past 100k)
+    bm25/              bm25s index over the passages' embedded text
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groundedqa.index.ports import LoadedIndex, PassageHit
+from groundedqa.index.records import KIND_CODES, KIND_NAMES, DocData, DocumentRecord, SentenceRecord
+from groundedqa.index.tokens import stemmer, tokenize
+from groundedqa.ingest.models import Chunk, Span
+
+# bm25s logs its indexing steps at DEBUG on a handler of its own; the ingest summary is enough.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+#: Past this many passages the dense index is HNSW (approximate); below it, exact inner product.
+HNSW_MIN_PASSAGES = 100_000
+_FILES = ("records.sqlite", "layout.npz", "passages.npy", "sentences.npy", "passages.faiss",
+          "titles.npy")
+
+_SCHEMA = """
+CREATE TABLE documents (
+    idx INTEGER PRIMARY KEY, doc_id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL,
+    metadata TEXT NOT NULL, refs TEXT NOT NULL, content_hash TEXT NOT NULL, source TEXT NOT NULL,
+    first_passage INTEGER NOT NULL, n_passages INTEGER NOT NULL,
+    first_sentence INTEGER NOT NULL, n_sentences INTEGER NOT NULL
+);
+CREATE TABLE passages (
+    idx INTEGER PRIMARY KEY, doc_idx INTEGER NOT NULL, ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL,
+    first_sentence INTEGER NOT NULL, last_sentence INTEGER NOT NULL,
+    heading_path TEXT NOT NULL, embed_text TEXT NOT NULL
+);
+CREATE TABLE sentences (
+    idx INTEGER PRIMARY KEY, doc_idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    kind INTEGER NOT NULL, block INTEGER NOT NULL, text TEXT NOT NULL
+);
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+class FaissDenseIndex:
+    """FAISS inner product over unit vectors, with the stored vectors for exact rescoring."""
+
+    def __init__(self, index: Any, vectors: np.ndarray) -> None:
+        self._index = index
+        self._vectors = vectors
+        if hasattr(index, "hnsw"):
+            index.hnsw.efSearch = 128
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    def search(self, vector: np.ndarray, k: int) -> list[PassageHit]:
+        n = self.size
+        if n == 0:
+            return []
+        scores, ids = self._index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), min(k, n))
+        return [PassageHit(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def vectors(self, passages: Sequence[int] | np.ndarray) -> np.ndarray:
+        return np.asarray(self._vectors[np.asarray(passages, dtype=np.int64)], dtype=np.float32)
+
+
+class Bm25LexicalIndex:
+    """bm25s over the passages' embedded text (title, headings, passage), memory-mapped."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self._path = path
+        self._size = size
+        self._bm25: Any = None
+        self._lock = threading.Lock()
+
+    def _model(self) -> Any:
+        if self._bm25 is None:
+            import bm25s
+
+            with self._lock:
+                if self._bm25 is None:
+                    self._bm25 = bm25s.BM25.load(str(self._path), mmap=True)
+        return self._bm25
+
+    def search(self, query: str, k: int) -> list[PassageHit]:
+        tokens = tokenize([query])[0]
+        bm25 = self._model()
+        if not tokens or not bm25.get_tokens_ids(tokens) or not self._size:
+            return []
+        docs, scores = bm25.retrieve([tokens], k=min(k, self._size), show_progress=False, n_threads=1)
+        return [PassageHit(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    def terms(self, texts: list[str]) -> list[list[str]]:
+        return tokenize(texts)
+
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        # BM25's idf from the stored index: document frequency = stored entries of the term.
+        bm25 = self._model()
+        n = int(bm25.scores["num_docs"])
+        indptr = bm25.scores["indptr"]
+        out = {}
+        for term in terms:
+            tid = bm25.vocab_dict.get(term)
+            df = int(indptr[tid + 1] - indptr[tid]) if tid is not None and tid + 1 < len(indptr) else 0
+            out[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return out
+
+
+class SqliteSentenceStore:
+    """Records in SQLite (read-only), the layout arrays in memory, sentence vectors mapped."""
+
+    def __init__(self, build_dir: Path) -> None:
+        with np.load(build_dir / "layout.npz") as layout:
+            self._layout = {k: layout[k] for k in layout.files}
+        self._sentence_vectors = np.load(build_dir / "sentences.npy", mmap_mode="r")
+        # Builds written before title vectors existed load without them (no intent signal);
+        # the next ingest adds them, embedding titles only.
+        titles = build_dir / "titles.npy"
+        self._title_vectors = np.load(titles, mmap_mode="r") if titles.is_file() else None
+        self._db = sqlite3.connect(
+            f"file:{build_dir / 'records.sqlite'}?mode=ro", uri=True, check_same_thread=False
+        )
+        self._lock = threading.Lock()
+        rows = self._query("SELECT doc_id, title FROM documents ORDER BY idx")
+        self.doc_ids: list[str] = [r[0] for r in rows]
+        self.doc_titles: list[str] = [r[1] for r in rows]
+        doc_first = np.zeros(len(rows) + 1, dtype=np.int64)
+        for idx, first, n in self._query("SELECT idx, first_sentence, n_sentences FROM documents"):
+            doc_first[idx], doc_first[idx + 1] = first, first + n
+        self._doc_first = doc_first
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    @property
+    def n_sentences(self) -> int:
+        return int(len(self._layout["sentence_doc"]))
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        rows = self._query(
+            "SELECT idx, doc_id, title, text, metadata, refs, content_hash, source "
+            "FROM documents WHERE doc_id = ?", (doc_id,)
+        )
+        if not rows:
+            return None
+        idx, doc_id, title, text, meta, refs, chash, source = rows[0]
+        return DocumentRecord(doc_id=doc_id, title=title, text=text, metadata=json.loads(meta),
+                              references=json.loads(refs), content_hash=chash, source=source, idx=idx)
+
+    def documents(self) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT doc_id, title, metadata, n_passages, n_sentences, content_hash FROM documents "
+            "ORDER BY idx"
+        )
+        return [
+            {"doc_id": r[0], "title": r[1], "metadata": json.loads(r[2]), "passages": r[3],
+             "sentences": r[4], "content_hash": r[5]}
+            for r in rows
+        ]
+
+    def sentences(self, rows: Sequence[int]) -> list[SentenceRecord]:
+        if not len(rows):
+            return []
+        ids = tuple(int(i) for i in rows)
+        marks = ",".join("?" * len(ids))
+        found = self._query(
+            f"SELECT idx, doc_idx, start, end, kind, block, text FROM sentences WHERE idx IN ({marks})", ids
+        )
+        by_id = {
+            r[0]: SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6], KIND_NAMES[r[4]], r[5])
+            for r in found
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def sentence_vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        return np.asarray(self._sentence_vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+
+    def title_vectors(self) -> np.ndarray | None:
+        return self._title_vectors
+
+    def passage_docs(self, passages: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self._layout["passage_doc"][np.asarray(passages, dtype=np.int64)]
+
+    def passage_sentences(self, passage: int) -> range:
+        return range(int(self._layout["passage_first"][passage]),
+                     int(self._layout["passage_last"][passage]) + 1)
+
+    def sentence_docs(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self._layout["sentence_doc"][np.asarray(rows, dtype=np.int64)]
+
+    def sentence_kinds(self, rows: Sequence[int] | np.ndarray) -> list[str]:
+        codes = self._layout["sentence_kind"][np.asarray(rows, dtype=np.int64)]
+        return [KIND_NAMES[int(c)] for c in codes]
+
+    def sentence_blocks(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self._layout["sentence_block"][np.asarray(rows, dtype=np.int64)]
+
+    def doc_sentences(self, doc_idx: int) -> range:
+        return range(int(self._doc_first[doc_idx]), int(self._doc_first[doc_idx + 1]))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- for the builder only --------------------------------------------------------------------
+    def doc_rows(self, doc_idx: int) -> tuple[int, int, int, int]:
+        """(first passage, passages, first sentence, sentences) of a document."""
+        (row,) = self._query(
+            "SELECT first_passage, n_passages, first_sentence, n_sentences FROM documents WHERE idx = ?",
+            (doc_idx,),
+        )
+        return row
+
+    def spans_and_chunks(self, doc_idx: int) -> tuple[list[Span], list[Chunk]]:
+        fp, np_, fs, ns = self.doc_rows(doc_idx)
+        spans = [
+            Span(start=r[0], end=r[1], text=r[3], kind=KIND_NAMES[r[2]], block=r[4])
+            # Row ranges on the primary key: "WHERE doc_idx = ?" scans the whole table per document.
+            for r in self._query(
+                "SELECT start, end, kind, text, block FROM sentences WHERE idx >= ? AND idx < ? "
+                "ORDER BY idx", (fs, fs + ns),
+            )
+        ]
+        chunks = [
+            Chunk(ordinal=r[0], start=r[1], end=r[2], first_span=r[3] - fs, last_span=r[4] - fs,
+                  heading_path=json.loads(r[5]), embed_text=r[6])
+            for r in self._query(
+                "SELECT ordinal, start, end, first_sentence, last_sentence, heading_path, embed_text "
+                "FROM passages WHERE idx >= ? AND idx < ? ORDER BY idx", (fp, fp + np_),
+            )
+        ]
+        return spans, chunks
+
+
+# --------------------------------------------------------------------------------------------
+# The backend: write, open, reuse
+# --------------------------------------------------------------------------------------------
+
+class FaissBm25Backend:
+    """Writes and opens builds made of the files listed in this module's docstring."""
+
+    name = "faiss_bm25"
+
+    def required_files(self, manifest: dict[str, Any]) -> list[str]:
+        return list(_FILES)
+
+    def write(self, build_dir: Path, docs: list[DocData], dimension: int) -> dict[str, Any]:
+        import faiss
+
+        n_pass = sum(len(d.chunks) for d in docs)
+        n_sent = sum(len(d.spans) for d in docs)
+        passage_vectors = np.zeros((n_pass, dimension), dtype=np.float32)
+        sentence_vectors = np.zeros((n_sent, dimension), dtype=np.float16)
+        title_vectors = np.zeros((len(docs), dimension), dtype=np.float16)
+        layout = {
+            "passage_doc": np.zeros(n_pass, dtype=np.int32),
+            "passage_first": np.zeros(n_pass, dtype=np.int32),
+            "passage_last": np.zeros(n_pass, dtype=np.int32),
+            "sentence_doc": np.zeros(n_sent, dtype=np.int32),
+            "sentence_start": np.zeros(n_sent, dtype=np.int32),
+            "sentence_end": np.zeros(n_sent, dtype=np.int32),
+            "sentence_kind": np.zeros(n_sent, dtype=np.int8),
+            "sentence_block": np.zeros(n_sent, dtype=np.int32),
+        }
+        embed_texts: list[str] = []
+
+        db = sqlite3.connect(build_dir / "records.sqlite")
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        p_row = s_row = 0
+        for doc_idx, doc in enumerate(docs):
+            db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (doc_idx, doc.doc_id, doc.title, doc.text, json.dumps(doc.metadata, ensure_ascii=False),
+                 json.dumps(doc.references, ensure_ascii=False), doc.content_hash, doc.source,
+                 p_row, len(doc.chunks), s_row, len(doc.spans)),
+            )
+            db.executemany(
+                "INSERT INTO sentences VALUES (?,?,?,?,?,?,?)",
+                [(s_row + i, doc_idx, s.start, s.end, KIND_CODES[s.kind], s.block, s.text)
+                 for i, s in enumerate(doc.spans)],
+            )
+            db.executemany(
+                "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)",
+                [(p_row + i, doc_idx, c.ordinal, c.start, c.end, s_row + c.first_span,
+                  s_row + c.last_span, json.dumps(c.heading_path, ensure_ascii=False), c.embed_text)
+                 for i, c in enumerate(doc.chunks)],
+            )
+            n_s, n_p = len(doc.spans), len(doc.chunks)
+            sl_s, sl_p = slice(s_row, s_row + n_s), slice(p_row, p_row + n_p)
+            layout["sentence_doc"][sl_s] = doc_idx
+            layout["sentence_start"][sl_s] = [s.start for s in doc.spans]
+            layout["sentence_end"][sl_s] = [s.end for s in doc.spans]
+            layout["sentence_kind"][sl_s] = [KIND_CODES[s.kind] for s in doc.spans]
+            layout["sentence_block"][sl_s] = [s.block for s in doc.spans]
+            layout["passage_doc"][sl_p] = doc_idx
+            layout["passage_first"][sl_p] = [s_row + c.first_span for c in doc.chunks]
+            layout["passage_last"][sl_p] = [s_row + c.last_span for c in doc.chunks]
+            if n_p:
+                passage_vectors[sl_p] = doc.passage_vectors
+            if n_s:
+                sentence_vectors[sl_s] = doc.sentence_vectors
+            title_vectors[doc_idx] = doc.title_vector
+            embed_texts.extend(c.embed_text for c in doc.chunks)
+            p_row += n_p
+            s_row += n_s
+        db.commit()
+        db.close()
+
+        np.savez(build_dir / "layout.npz", **layout)
+        np.save(build_dir / "passages.npy", passage_vectors)
+        np.save(build_dir / "sentences.npy", sentence_vectors)
+        np.save(build_dir / "titles.npy", title_vectors)
+        faiss_kind = _write_faiss(build_dir / "passages.faiss", passage_vectors, faiss)
+        _write_bm25(embed_texts, build_dir / "bm25")
+        return {
+            "faiss": {"type": faiss_kind, "hnsw_min_passages": HNSW_MIN_PASSAGES},
+            "counts": {"documents": len(docs), "passages": n_pass, "sentences": n_sent},
+        }
+
+    def open(self, build_dir: Path, manifest: dict[str, Any]) -> LoadedIndex:
+        import faiss
+
+        from groundedqa.index.builds import IndexCorrupt
+
+        try:
+            passage_vectors = np.load(build_dir / "passages.npy", mmap_mode="r")
+            dense = FaissDenseIndex(faiss.read_index(str(build_dir / "passages.faiss")), passage_vectors)
+            store = SqliteSentenceStore(build_dir)
+        except (OSError, ValueError, RuntimeError, sqlite3.Error, KeyError) as exc:
+            raise IndexCorrupt(f"index build {build_dir} is unreadable: {exc}") from exc
+        lexical = Bm25LexicalIndex(build_dir / "bm25", dense.size)
+        index = LoadedIndex(manifest["build_id"], build_dir, manifest, dense, lexical, store,
+                            _closers=[store.close])
+        problems = _inconsistencies(index, passage_vectors, manifest)
+        if problems:
+            index.close()
+            raise IndexCorrupt(
+                f"index {build_dir} is corrupt ({', '.join(problems)} disagree with its manifest): "
+                "rebuild it with `groundedqa ingest`"
+            )
+        return index
+
+    def reuse(self, index: LoadedIndex, doc_id: str) -> DocData | None:
+        store: SqliteSentenceStore = index.store  # type: ignore[assignment]
+        rec = store.document(doc_id)
+        if rec is None:
+            return None
+        fp, np_, fs, ns = store.doc_rows(rec.idx)
+        spans, chunks = store.spans_and_chunks(rec.idx)
+        titles = store.title_vectors()
+        return DocData(
+            doc_id=rec.doc_id, title=rec.title, text=rec.text, metadata=rec.metadata,
+            references=rec.references, content_hash=rec.content_hash, source=rec.source,
+            spans=spans, chunks=chunks,
+            passage_vectors=index.dense.vectors(np.arange(fp, fp + np_)),
+            sentence_vectors=store.sentence_vectors(np.arange(fs, fs + ns)).astype(np.float16),
+            title_vector=None if titles is None else np.array(titles[rec.idx], dtype=np.float16),
+        )
+
+
+def _inconsistencies(index: LoadedIndex, passage_vectors: np.ndarray, manifest: dict[str, Any]) -> list[str]:
+    store: SqliteSentenceStore = index.store  # type: ignore[assignment]
+    counts = manifest.get("counts", {})
+    dim = manifest.get("model", {}).get("dimension")
+    problems = []
+    if len(store.doc_ids) != counts.get("documents"):
+        problems.append("document count")
+    if passage_vectors.shape != (counts.get("passages"), dim):
+        problems.append("passage vectors")
+    if store._sentence_vectors.shape != (counts.get("sentences"), dim):
+        problems.append("sentence vectors")
+    titles = store.title_vectors()
+    if titles is not None and titles.shape != (counts.get("documents"), dim):
+        problems.append("title vectors")
+    if index.dense.size != counts.get("passages"):
+        problems.append("FAISS index size")
+    if store.n_sentences != counts.get("sentences"):
+        problems.append("sentence layout")
+    return problems
+
+
+def _write_faiss(path: Path, vectors: np.ndarray, faiss: Any) -> str:
+    dim = vectors.shape[1]
+    if len(vectors) >= HNSW_MIN_PASSAGES:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        kind = "hnsw"
+    else:
+        index = faiss.IndexFlatIP(dim)
+        kind = "flat"
+    if len(vectors):
+        index.add(vectors)
+    faiss.write_index(index, str(path))
+    return kind
+
+
+def _write_bm25(texts: list[str], directory: Path) -> None:
+    """Index `texts` (row i = passage i) and save the bm25s index into `directory`."""
+    import bm25s
+
+    retriever = bm25s.BM25()
+    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False)
+    retriever.index(tokens, show_progress=False)
+    retriever.save(str(directory), show_progress=False)
