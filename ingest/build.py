@@ -21,6 +21,7 @@ from groundedqa.ingest import segment as segment_mod
 from groundedqa.ingest.embed import Embedder, model_fingerprint, resolve_model_path
 from groundedqa.ingest.lexical import build_bm25
 from groundedqa.ingest.models import Skipped, SourceDoc, Span
+from groundedqa.ingest.sentence_kinds import classify_spans
 from groundedqa.ingest.store import (
     KIND_CODES,
     DocData,
@@ -36,10 +37,11 @@ from groundedqa.settings import Settings
 
 #: Texts are embedded in slices of this many (sorted by length, so each slice pads little).
 EMBED_SLICE = 2048
-#: Bump when a change to loading, cleaning, segmenting or chunking changes what a document becomes:
+#: Bump when a change to loading, cleaning, segmenting, classifying or chunking changes what a
+#: document becomes:
 #: every document is then re-embedded. (Hashing the code instead would re-embed a 16k-article
 #: corpus for a comment fix.)
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 
 
 class IngestError(RuntimeError):
@@ -88,9 +90,11 @@ def content_hash(doc: SourceDoc, pipeline: dict[str, Any]) -> str:
 
 
 def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped:
-    """Clean, segment and chunk one source document (no vectors yet)."""
+    """Clean, segment, classify and chunk one source document (no vectors yet)."""
     cleaned = clean_mod.clean(doc.raw, doc.format)
-    spans = [_mark_question(s) for s in segment_mod.segment_doc(cleaned)]
+    # Non-content kinds first: "you might be wondering: Can I still work out?" is meta, not a question.
+    spans = classify_spans(segment_mod.segment_doc(cleaned), cleaned, publisher=doc.metadata.get("publisher"))
+    spans = [_mark_question(s) for s in spans]
     if not any(s.kind == "sentence" for s in spans):
         return Skipped(doc.source, "no article text left after cleaning")
     title = (doc.metadata.get("title") or cleaned.title or doc.doc_id).strip()

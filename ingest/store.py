@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from groundedqa.ingest.models import Chunk, Span
+from groundedqa.ingest.models import SPAN_KINDS, Chunk, Span
 
 SCHEMA_VERSION = 1
 #: Past this many passages the dense index is HNSW (approximate); below it, exact inner product.
 HNSW_MIN_PASSAGES = 100_000
-KIND_CODES = {"sentence": 0, "heading": 1, "label": 2, "question": 3}
+KIND_CODES = {kind: code for code, kind in enumerate(SPAN_KINDS)}
 KIND_NAMES = {v: k for k, v in KIND_CODES.items()}
 _REQUIRED_FILES = (
     "manifest.json", "records.sqlite", "layout.npz", "passages.npy", "sentences.npy", "passages.faiss",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -33,18 +32,6 @@ DUPLICATE = 0.92
 #: At most this many items come with a lead-in ("steer clear of:"), so one list cannot crowd
 #: out the rest of the answer.
 LEAD_IN_ITEMS = 3
-
-
-# Meta-discourse: sentences about the article itself ("In this blog, we'll explore ...", "you may be
-# wondering if ...") restate the question instead of answering it, so they are never picked.
-_META_DISCOURSE = re.compile(
-    r"\b(you (may|might|could) (be |have been )?wonder\w*|in this (blog|article|post|guide|section|video)"
-    r"|this (blog|article|post|guide|section) (will|is going to|explores|covers|discusses)"
-    r"|we(.ll| will) (explore|look at|cover|discuss|walk you through|go over)"
-    r"|let.s (look|take a look|explore|dive)|read on\b|here.s what you need to know"
-    r"|keep reading|in the (following|next) (section|paragraphs?))",
-    re.IGNORECASE,
-)
 
 
 class InvalidQuestion(ValueError):
@@ -125,10 +112,6 @@ class Answerer:
         vectors = np.asarray(self.store.sentence_vectors[rows], dtype=np.float32)
         own = vectors @ vector
         texts = [r.text for r in self.store.sentences(rows)]
-        keep = [i for i, text in enumerate(texts) if not _META_DISCOURSE.search(text)]
-        if not keep:
-            return []
-        rows, texts, own = [rows[i] for i in keep], [texts[i] for i in keep], own[keep]
         lexical = self.retriever.term_overlap(question, texts)
         scores = (SENTENCE_WEIGHT * own + CONTEXT_WEIGHT * np.array([context[r] for r in rows])
                   + LEXICAL_WEIGHT * lexical)
