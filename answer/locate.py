@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 import numpy as np
@@ -10,18 +9,6 @@ import numpy as np
 from groundedqa.answer.types import AnswerTuning, Candidate, Query
 from groundedqa.index.ports import DenseIndex, PassageHit, SentenceStore
 from groundedqa.retrieval.search import HybridSearch
-
-# Meta-discourse: sentences about the article itself ("In this blog, we'll explore ...", "you may be
-# wondering if ...") restate the question instead of answering it, so they are never picked.
-_META_DISCOURSE = re.compile(
-    r"\b(you (may|might|could) (be |have been )?wonder\w*|in this (blog|article|post|guide|section|video)"
-    r"|this (blog|article|post|guide|section) (will|is going to|explores|covers|discusses)"
-    r"|we(.ll| will) (explore|look at|cover|discuss|walk you through|go over)"
-    r"|let.s (look|take a look|explore|dive)|read on\b|here.s what you need to know"
-    r"|keep reading|in the (following|next) (section|paragraphs?))",
-    re.IGNORECASE,
-)
-
 
 class Locator(Protocol):
     """Candidate sentences, best first."""
@@ -56,10 +43,6 @@ class SentenceLocator:
         rows = list(context)
         own = self.store.sentence_vectors(rows) @ query.vector
         records = self.store.sentences(rows)
-        keep = [i for i, rec in enumerate(records) if not _META_DISCOURSE.search(rec.text)]
-        if not keep:
-            return []
-        rows, records, own = [rows[i] for i in keep], [records[i] for i in keep], own[keep]
         lexical = self.search.term_overlap(query.search_text, [r.text for r in records])
         t = self.tuning
         scores = (t.sentence_weight * own + t.context_weight * np.array([context[r] for r in rows])

@@ -33,14 +33,16 @@ from groundedqa.ingest import clean as clean_mod
 from groundedqa.ingest import load as load_mod
 from groundedqa.ingest import segment as segment_mod
 from groundedqa.ingest.models import Skipped, SourceDoc, Span
+from groundedqa.ingest.sentence_kinds import classify_spans
 from groundedqa.settings import Settings
 
 #: Texts are embedded in slices of this many (sorted by length, so each slice pads little).
 EMBED_SLICE = 2048
-#: Bump when a change to loading, cleaning, segmenting or chunking changes what a document becomes:
+#: Bump when a change to loading, cleaning, segmenting, classifying or chunking changes what a
+#: document becomes:
 #: every document is then re-embedded. (Hashing the code instead would re-embed a 16k-article
 #: corpus for a comment fix.)
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 
 
 class IngestError(RuntimeError):
@@ -89,9 +91,11 @@ def content_hash(doc: SourceDoc, pipeline: dict[str, Any]) -> str:
 
 
 def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped:
-    """Clean, segment and chunk one source document (no vectors yet)."""
+    """Clean, segment, classify and chunk one source document (no vectors yet)."""
     cleaned = clean_mod.clean(doc.raw, doc.format)
-    spans = [_mark_question(s) for s in segment_mod.segment_doc(cleaned)]
+    # Non-content kinds first: "you might be wondering: Can I still work out?" is meta, not a question.
+    spans = classify_spans(segment_mod.segment_doc(cleaned), cleaned, publisher=doc.metadata.get("publisher"))
+    spans = [_mark_question(s) for s in spans]
     if not any(s.kind == "sentence" for s in spans):
         return Skipped(doc.source, "no article text left after cleaning")
     title = (doc.metadata.get("title") or cleaned.title or doc.doc_id).strip()

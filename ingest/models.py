@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 SourceFormat = Literal["text", "markdown", "html"]
 BlockKind = Literal["heading", "paragraph", "list_item"]
-SpanKind = Literal["sentence", "heading", "label", "question"]
-#: Every span kind, in the order of their stored codes (a new kind goes at the end).
-SPAN_KINDS: tuple[str, ...] = ("sentence", "heading", "label", "question")
+# A span's stored code is its kind's position here: new kinds go at the end, never in between.
+SpanKind = Literal[
+    "sentence",  # article content: the only kind an answer may quote
+    "heading",
+    "label",  # "Walking:" before its sentence
+    "question",  # the article's own questions introduce answers; they are not answers
+    "call_to_action",  # "Contact us today to book ...", "ask us!"
+    "promotion",  # "At <clinic>, we ...", "Our team is dedicated to ...", testimonials
+    "meta",  # the article about itself: "In this post ...", "Here's what you need to know."
+    "disclaimer",  # the site's own "this is not medical advice"
+    "byline",  # author, date and reviewed-by lines
+    "residue",  # figure and table captions, image credits, lone numbers, bare URLs
+]
+SPAN_KINDS: tuple[SpanKind, ...] = get_args(SpanKind)
+#: Sentences that are not the article's content: never quoted, never embedded as answers.
+NON_CONTENT_KINDS: frozenset[SpanKind] = frozenset(
+    {"call_to_action", "promotion", "meta", "disclaimer", "byline", "residue"}
+)
 
 
 @dataclass

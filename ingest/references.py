@@ -45,8 +45,9 @@ def _is_body_prose(block: RawBlock) -> bool:
 def split_references(blocks: list[RawBlock], marked_headings: bool) -> tuple[list[RawBlock], list[str]]:
     """Move the reference section and citation-like lines out of the body.
 
-    With marked headings (markdown, HTML) the section ends at the next heading of its level; in plain text, where a
-    citation's title looks like a heading, it ends at a furniture heading or at real prose.
+    With marked headings (markdown, HTML) the section ends at the next heading of its level; in
+    plain text, where a citation's title looks like a heading, it ends at a furniture heading or at
+    real prose.
     """
     body: list[RawBlock] = []
     refs: list[RawBlock] = []
