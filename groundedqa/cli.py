@@ -12,10 +12,17 @@ from groundedqa.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+
     overrides = {}
     if getattr(args, "index", None):
         overrides["index"] = Path(args.index)
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "GROUNDEDQA_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise CliError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from exc
 
 
 # ------------------------------------------------------------------------------------------------
@@ -80,6 +87,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from groundedqa.api.app import create_app
+    from groundedqa.api.server import server_config
     from groundedqa.index.encoders import load_encoder
     from groundedqa.service import Service
 
@@ -88,9 +96,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # Load now, so a bad index fails here with a clear message, not on the first request.
     service = Service.load(settings, encoder=encoder)
     app = create_app(settings, service)
-    # The app writes its own JSON access log (without client addresses); uvicorn's would repeat it.
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,
-                log_level="warning" if args.quiet else "info", access_log=False)
+    config = server_config(app, settings, host=args.host, port=args.port,
+                           log_level="warning" if args.quiet else "info")
+    uvicorn.Server(config).run()
     return 0
 
 
