@@ -143,7 +143,18 @@ def _candidates(paths: list[Path]) -> Iterator[tuple[Path, str, str, bool]]:
                 if not _is_hidden(rel):
                     yield file, rel.as_posix(), str(path), True
         else:
-            yield path, path.name, str(path.parent), False
+            absolute = path.absolute()
+            base = _manifest_folder(absolute)
+            yield path, absolute.relative_to(base).as_posix(), str(base), False
+
+
+def _manifest_folder(file: Path) -> Path:
+    """The nearest folder above `file` holding a manifest.toml (the corpus folder a file named
+    alone belongs to, so it keeps its manifest id and metadata); its own folder if none does."""
+    for folder in (file.parent, *file.parent.parents):
+        if (folder / MANIFEST_NAME).is_file():
+            return folder
+    return file.parent
 
 
 # --------------------------------------------------------------------------- reading

@@ -127,12 +127,12 @@ def test_changed_document_is_the_only_one_embedded(tmp_path, embedder):
     assert "ten seconds" in store.document("shoulder").text
 
 
-def test_removed_document_leaves_the_index(tmp_path, embedder):
+def test_removed_document_leaves_the_index_with_sync(tmp_path, embedder):
     corpus = make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
     settings = settings_for(tmp_path)
     build_index([corpus], settings.index, settings, embedder=embedder)
     make_corpus(tmp_path, knee=ARTICLE_A)
-    report = build_index([corpus], settings.index, settings, embedder=embedder)
+    report = build_index([corpus], settings.index, settings, embedder=embedder, sync=True)
     assert report.removed_documents == 1 and report.embedded_documents == 0
     assert open_index(settings.index).store.doc_ids == ["knee"]
 
