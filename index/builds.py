@@ -11,7 +11,9 @@ Layout of an index directory (the `--index DIR` / `GROUNDEDQA_INDEX` path)::
 A build is written to `builds/tmp-*` and renamed to its id only when complete; CURRENT is replaced
 last. A build that fails or is killed therefore never touches the live one. The files inside a
 build belong to its backend (`faiss_bm25.py` by default); this module knows the manifest, which
-records the size and SHA-256 of every file, so a build is checked whole before it is served.
+records the size and BLAKE2b checksum of every file, so a build is checked whole before it is
+served. (BLAKE2b: about twice SHA-256's speed on CPUs without SHA instructions, and a 16k-article
+build is hashed at every load.)
 """
 
 from __future__ import annotations
@@ -229,10 +231,10 @@ def _fsync_dir(path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 class FileRecord(BaseModel):
-    """Size and SHA-256 of one file of a build, as written."""
+    """Size and BLAKE2b-256 checksum of one file of a build, as written."""
 
     size: NonNegativeInt
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    blake2b: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class _Model(BaseModel):
@@ -281,28 +283,30 @@ class ManifestSchema(BaseModel):
 
 
 def has_checksums(manifest: dict[str, Any]) -> bool:
-    """True when every file of the build has a recorded SHA-256 (builds since checksums)."""
+    """True when every file of the build has a recorded checksum (builds since checksums)."""
     files = manifest.get("files")
     return isinstance(files, dict) and bool(files) and all(isinstance(v, dict) for v in files.values())
 
 
 def file_records(build_dir: Path) -> dict[str, dict[str, Any]]:
-    """Size and SHA-256 of every file under `build_dir` but the manifest, by relative path."""
+    """Size and checksum of every file under `build_dir` but the manifest, by relative path."""
     records = {}
     for path in sorted(p for p in Path(build_dir).rglob("*") if p.is_file()):
         name = path.relative_to(build_dir).as_posix()
         if name != MANIFEST:
-            records[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+            records[name] = {"size": path.stat().st_size, "blake2b": _checksum(path)}
     return records
 
 
-def _sha256(path: Path) -> str:
+def _checksum(path: Path) -> str:
     with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+        return hashlib.file_digest(fh, lambda: hashlib.blake2b(digest_size=32)).hexdigest()
 
 
-def verify_files(build_dir: Path, manifest: dict[str, Any], required: list[str]) -> None:
-    """IndexCorrupt unless every required file is listed and every listed file is whole."""
+def verify_files(build_dir: Path, manifest: dict[str, Any], required: list[str], *,
+                 check_content: bool = True) -> None:
+    """IndexCorrupt unless every required file is listed and every listed file is whole: its
+    size, and with `check_content` its checksum, as written."""
     files: dict[str, Any] = manifest["files"]
     unlisted = [name for name in required if name not in files]
     if unlisted:
@@ -316,7 +320,7 @@ def verify_files(build_dir: Path, manifest: dict[str, Any], required: list[str])
         if path.stat().st_size != size:
             raise IndexCorrupt(f"index {build_dir} is corrupt: {name} is truncated or resized "
                                f"({path.stat().st_size} bytes, {size} written): {REBUILD_HINT}")
-        if isinstance(record, dict) and _sha256(path) != record["sha256"]:
+        if check_content and isinstance(record, dict) and _checksum(path) != record["blake2b"]:
             raise IndexCorrupt(f"index {build_dir} is corrupt: the content of {name} changed "
                                f"since it was written (checksum mismatch): {REBUILD_HINT}")
     if not has_checksums(manifest):
@@ -384,9 +388,10 @@ def open_index(index_dir: Path, *, expect_model: dict[str, Any] | None = None,
 
 
 def open_build(build_dir: Path, *, expect_model: dict[str, Any] | None = None,
-               backend: IndexBackend | None = None) -> LoadedIndex:
+               backend: IndexBackend | None = None, check_content: bool = True) -> LoadedIndex:
     """Open one build directory (see `open_index`), checked whole first: manifest schema, build
-    id, model, every file the reader needs present with the size and checksum written."""
+    id, model, every file the reader needs present with the size and checksum written
+    (`check_content=False` skips the checksums, for a build whose files were just hashed)."""
     backend = backend or default_backend()
     build_dir = Path(build_dir)
     manifest = read_manifest(build_dir)
@@ -397,7 +402,7 @@ def open_build(build_dir: Path, *, expect_model: dict[str, Any] | None = None,
         )
     if expect_model is not None:
         check_model(manifest, expect_model, build_dir)
-    verify_files(build_dir, manifest, backend.required_files(manifest))
+    verify_files(build_dir, manifest, backend.required_files(manifest), check_content=check_content)
     return backend.open(build_dir, manifest)
 
 

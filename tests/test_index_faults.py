@@ -165,7 +165,7 @@ def rewrite_manifest(case: Case, change: Callable[[dict], object]) -> None:
 BAD_MANIFESTS: dict[str, tuple[Callable[[dict], object], str]] = {
     "files is a list": (lambda m: m.update(files=list(m["files"])), "files"),
     "files entry is text": (lambda m: m["files"].update({"layout.npz": "big"}), "files.layout.npz"),
-    "checksum is not hex": (lambda m: m["files"]["layout.npz"].update(sha256="zz"), "sha256"),
+    "checksum is not hex": (lambda m: m["files"]["layout.npz"].update(blake2b="zz"), "blake2b"),
     "file outside the build": (lambda m: m["files"].update({"../../CURRENT": 3}), "not a file inside"),
     "counts missing": (lambda m: m.pop("counts"), "counts"),
     "count is negative": (lambda m: m["counts"].update(passages=-1), "counts.passages"),
@@ -286,3 +286,18 @@ def test_concurrent_prunes_never_remove_the_served_build(case) -> None:
     assert (builds_dir(case.index) / case.previous).is_dir()  # leased by the server
     assert (builds_dir(case.index) / case.target).is_dir()  # live
     assert current_build_id(case.index) == case.target
+
+
+def test_build_from_before_checksums_serves_and_the_next_ingest_adds_them(case, caplog) -> None:
+    # Manifests written before checksums recorded bare sizes: still served (sizes checked), and
+    # rewritten by the next ingest even when no article changed.
+    rewrite_manifest(case, lambda m: m.update(
+        files={name: record["size"] for name, record in m["files"].items()}))
+    case.publish_target()
+    with caplog.at_level("WARNING", logger="groundedqa.index"):
+        assert open_index(case.index).build_id == case.target
+    assert "before content checksums" in caplog.text
+    report = build_tiny(case.settings)
+    assert report.changed and report.embedded_documents == 0
+    manifest = open_index(case.index).manifest
+    assert all("blake2b" in record for record in manifest["files"].values())
