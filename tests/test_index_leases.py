@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -61,18 +60,23 @@ def test_swapping_builds_ends_the_lease_on_the_old_one(tmp_path) -> None:
     assert prune_builds(settings.index, keep=1) == [first]
 
 
+def leasing_process(settings, build_id: str, then: str) -> list[str]:
+    """A Python command line that leases `build_id`, then runs the statement `then`."""
+    return [sys.executable, "-c", textwrap.dedent(f"""
+        import os, signal, sys
+        from pathlib import Path
+        from groundedqa.index.builds import BuildLease
+        lease = BuildLease(Path({str(settings.index)!r}), {build_id!r})
+        {then}
+    """)]
+
+
 def test_lease_of_a_killed_server_does_not_count(tmp_path) -> None:
     write_corpus(tmp_path, knee=KNEE)
     settings = tiny_settings(tmp_path)
     build_id = build_tiny(settings).build_id
-    script = textwrap.dedent(f"""
-        import os, signal
-        from pathlib import Path
-        from groundedqa.index.builds import BuildLease
-        lease = BuildLease(Path({str(settings.index)!r}), {build_id!r})
-        os.kill(os.getpid(), signal.SIGKILL)
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    command = leasing_process(settings, build_id, "os.kill(os.getpid(), signal.SIGKILL)")
+    proc = subprocess.run(command, capture_output=True, timeout=120)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
     assert len(list(leases_dir(settings.index).iterdir())) == 1  # its file is still there
     assert leased_builds(settings.index) == set()
@@ -83,16 +87,8 @@ def test_lease_held_by_another_live_process_counts(tmp_path) -> None:
     write_corpus(tmp_path, knee=KNEE)
     settings = tiny_settings(tmp_path)
     build_id = build_tiny(settings).build_id
-    script = textwrap.dedent(f"""
-        import sys
-        from pathlib import Path
-        from groundedqa.index.builds import BuildLease
-        lease = BuildLease(Path({str(settings.index)!r}), {build_id!r})
-        print("leased", flush=True)
-        sys.stdin.read()
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env={**os.environ})
+    command = leasing_process(settings, build_id, 'print("leased", flush=True); sys.stdin.read()')
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert proc.stdout.readline().strip() == b"leased"
         assert leased_builds(settings.index) == {build_id}
