@@ -308,10 +308,14 @@ def verify_files(build_dir: Path, manifest: dict[str, Any], required: list[str],
     """IndexCorrupt unless every required file is listed and every listed file is whole: its
     size, and with `check_content` its checksum, as written."""
     files: dict[str, Any] = manifest["files"]
+    checksummed = has_checksums(manifest)
     unlisted = [name for name in required if name not in files]
-    if unlisted:
+    if unlisted and checksummed:
         raise IndexCorrupt(f"index {build_dir} is incomplete: its manifest does not list "
                            f"{', '.join(unlisted)}: {REBUILD_HINT}")
+    for name in unlisted:  # a build from before checksums listed only some files
+        if not (Path(build_dir) / name).is_file():
+            raise IndexCorrupt(f"index {build_dir} is corrupt: {name} is missing: {REBUILD_HINT}")
     for name, record in files.items():
         path = Path(build_dir) / name
         size = record["size"] if isinstance(record, dict) else record
@@ -323,7 +327,7 @@ def verify_files(build_dir: Path, manifest: dict[str, Any], required: list[str],
         if check_content and isinstance(record, dict) and _checksum(path) != record["blake2b"]:
             raise IndexCorrupt(f"index {build_dir} is corrupt: the content of {name} changed "
                                f"since it was written (checksum mismatch): {REBUILD_HINT}")
-    if not has_checksums(manifest):
+    if not checksummed:
         log.warning("index %s was written before content checksums, so only file sizes are "
                     "checked; the next `groundedqa ingest` rewrites it with checksums", build_dir)
 

@@ -291,8 +291,10 @@ def test_concurrent_prunes_never_remove_the_served_build(case) -> None:
 def test_build_from_before_checksums_serves_and_the_next_ingest_adds_them(case, caplog) -> None:
     # Manifests written before checksums recorded bare sizes: still served (sizes checked), and
     # rewritten by the next ingest even when no article changed.
+    legacy = ["records.sqlite", "layout.npz", "passages.npy", "sentences.npy", "passages.faiss",
+              "titles.npy"]  # what those manifests listed: bm25/ was not among them
     rewrite_manifest(case, lambda m: m.update(
-        files={name: record["size"] for name, record in m["files"].items()}))
+        files={name: record["size"] for name, record in m["files"].items() if name in legacy}))
     case.publish_target()
     with caplog.at_level("WARNING", logger="groundedqa.index"):
         assert open_index(case.index).build_id == case.target
@@ -301,3 +303,12 @@ def test_build_from_before_checksums_serves_and_the_next_ingest_adds_them(case, 
     assert report.changed and report.embedded_documents == 0
     manifest = open_index(case.index).manifest
     assert all("blake2b" in record for record in manifest["files"].values())
+    assert "bm25/vocab.index.json" in manifest["files"]
+
+
+def test_build_from_before_checksums_without_bm25_is_refused(case) -> None:
+    rewrite_manifest(case, lambda m: m.update(
+        files={name: record["size"] for name, record in m["files"].items() if "/" not in name}))
+    shutil.rmtree(case.build / "bm25")
+    case.publish_target()
+    case.assert_refused_and_previous_serves("bm25/", "missing")
