@@ -83,6 +83,16 @@ def test_article_in_a_subfolder_keeps_its_corpus_manifest_entry(clinic) -> None:
     assert docs["shoulder-stretches"]["metadata"]["url"] == "https://clinic.example/shoulder"
 
 
+def test_subfolder_of_the_corpus_keeps_its_manifest_entries(clinic, monkeypatch) -> None:
+    corpus, settings = clinic
+    (corpus / "more" / "shoulder.txt").write_text(SHOULDER + "\nRoll the shoulders back slowly.\n")
+    monkeypatch.chdir(corpus.parent)  # a relative path, as typed
+    report = build_tiny(settings, [Path("corpus/more")])
+    assert report.plan.update == ["shoulder-stretches"] and report.plan.add == []
+    assert report.skipped == []  # knee.txt and back.txt are not "listed but not found"
+    assert set(documents(settings)) == {"knee-care", "back-walking", "shoulder-stretches"}
+
+
 def test_new_article_outside_the_corpus_is_added(clinic, tmp_path) -> None:
     _, settings = clinic
     extra = tmp_path / "inbox" / "ankle.txt"
