@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from groundedqa import __version__
@@ -30,6 +31,8 @@ _FALLBACK_DISCLAIMER = (
 )
 _ERRORS = {"model": ErrorResponse}
 INVALID_JSON = "the request body is not valid JSON (UTF-8 encoded)"
+LONE_SURROGATE = ("question is not valid Unicode text: it holds a lone surrogate escape "
+                  "(such as \\ud800) that stands for no character")
 
 
 class ApiError(Exception):
@@ -44,11 +47,16 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     """Build the app. Without `service`, the live build of `settings.index` loads on first use."""
     settings = settings or Settings()
     holder = ServiceHolder(settings, service)
-    app = FastAPI(
+    # FastAPIOffline serves /docs and /redoc with the Swagger UI and ReDoc assets its PyPI
+    # package ships, from this server: no script from a CDN runs on the service's origin.
+    app = FastAPIOffline(
         title="groundedqa",
         version=__version__,
         description="Answers patients' questions only with verbatim, cited sentences from the "
         "clinic's trusted articles, always with the clinic's red-flag warnings.",
+        # Starlette's slash redirect builds its Location from the Host header; a wrong path is
+        # a plain 404 instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.holder = holder
@@ -77,7 +85,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
                            holder.last_error or "the index is not loaded yet; try again shortly")
         return current
 
-    @app.get("/healthz", response_model=Health, responses={503: _ERRORS})
+    @app.api_route("/healthz", methods=["GET", "HEAD"], response_model=Health,
+                   responses={503: _ERRORS})
     def healthz() -> Health:
         """200 once an index is loaded and answering."""
         current = live()
@@ -87,6 +96,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
               responses={400: _ERRORS, 422: _ERRORS, 503: _ERRORS})
     def answer(body: AnswerRequest, request: Request) -> dict[str, Any]:
         """Answer with verbatim cited sentences, red flags and disclaimer (see the README)."""
+        if has_lone_surrogate(body.question):
+            raise ApiError(422, "invalid_question", LONE_SURROGATE)
         try:
             result = live().answer(body.question, body.max_sentences).to_dict()
         except InvalidQuestion as exc:
@@ -136,6 +147,12 @@ def _install_error_handlers(app: FastAPI, error_body) -> None:
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         status, code, message = describe_validation_error(exc.errors())
         return respond(status, code, message)
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when `text` holds a surrogate code point: JSON's \\ud800 escapes decode to one, but
+    no UTF-8 text can, so nothing downstream (tokenizer, database, log) could handle it."""
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def describe_validation_error(errors: list[dict[str, Any]]) -> tuple[int, str, str]:

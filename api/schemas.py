@@ -64,6 +64,8 @@ class ErrorDetail(BaseModel):
     status: int
     code: str
     message: str
+    request_id: str | None = Field(None, description="On 500s: the id to quote to support "
+                                   "(also in the X-Request-ID header of every response).")
 
 
 class ErrorResponse(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from groundedqa.answer.types import MAX_SENTENCES_CAP
@@ -69,6 +69,35 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(16_384, ge=256)
     log_text: bool = Field(False, description="Log question/answer text (off: it is health data).")
+
+    # --- reliability ------------------------------------------------------------------------
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is "
+        "believed. Empty: no proxy header is believed, from anywhere (loopback included).",
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A connection whose request line and headers have not all arrived "
+        "this long after it opened (or after its last response) is closed.",
+    )
+    body_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request whose body has not all arrived this long after its "
+        "headers is answered 408 and the connection closed.",
+    )
+    keep_alive_seconds: int = Field(5, ge=1, description="Idle keep-alive connections close after this.")
+    keep_builds: int = Field(
+        2, ge=1, description="Published builds kept on disk (the live one and the previous ones "
+        "for rollback); builds a running server holds a lease on are kept as well.",
+    )
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_are_secrets(cls, keys: list[str]) -> list[str]:
+        # An empty entry would admit a request sending an empty X-API-Key header.
+        if any(not key.strip() for key in keys):
+            raise ValueError("GROUNDEDQA_API_KEYS holds an empty or blank key: remove it "
+                             "(an empty list turns keys off)")
+        return keys
 
     def redflags_path(self) -> Path:
         """The red-flag file in use: the explicit setting or `<corpus>/redflags.toml`."""

@@ -33,8 +33,10 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 #: Past this many passages the dense index is HNSW (approximate); below it, exact inner product.
 HNSW_MIN_PASSAGES = 100_000
-_FILES = ("records.sqlite", "layout.npz", "passages.npy", "sentences.npy", "passages.faiss",
-          "titles.npy")
+#: The files `open` cannot do without (titles.npy is optional: builds from before it still serve).
+_REQUIRED = ("records.sqlite", "layout.npz", "passages.npy", "sentences.npy", "passages.faiss",
+             "bm25/params.index.json", "bm25/vocab.index.json", "bm25/data.csc.index.npy",
+             "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy")
 
 _SCHEMA = """
 CREATE TABLE documents (
@@ -85,21 +87,23 @@ class FaissDenseIndex:
 
 
 class Bm25LexicalIndex:
-    """bm25s over the passages' embedded text (title, headings, passage), memory-mapped."""
+    """bm25s over the passages' embedded text (title, headings, passage), memory-mapped.
+
+    Loaded when the build opens, not on the first question: a damaged bm25/ must refuse the
+    build at load (the previous one keeps serving), not fail every answer after the swap.
+    """
 
     def __init__(self, path: Path, size: int) -> None:
-        self._path = path
+        import bm25s
+
         self._size = size
-        self._bm25: Any = None
-        self._lock = threading.Lock()
+        self._bm25: Any = bm25s.BM25.load(str(path), mmap=True)
+
+    @property
+    def num_docs(self) -> int:
+        return int(self._bm25.scores["num_docs"])
 
     def _model(self) -> Any:
-        if self._bm25 is None:
-            import bm25s
-
-            with self._lock:
-                if self._bm25 is None:
-                    self._bm25 = bm25s.BM25.load(str(self._path), mmap=True)
         return self._bm25
 
     def search(self, query: str, k: int) -> list[PassageHit]:
@@ -263,7 +267,7 @@ class FaissBm25Backend:
     name = "faiss_bm25"
 
     def required_files(self, manifest: dict[str, Any]) -> list[str]:
-        return list(_FILES)
+        return list(_REQUIRED)
 
     def write(self, build_dir: Path, docs: list[DocData], dimension: int) -> dict[str, Any]:
         import faiss
@@ -341,23 +345,27 @@ class FaissBm25Backend:
     def open(self, build_dir: Path, manifest: dict[str, Any]) -> LoadedIndex:
         import faiss
 
-        from groundedqa.index.builds import IndexCorrupt
+        from groundedqa.index.builds import REBUILD_HINT, IndexCorrupt
 
+        store = None
         try:
             passage_vectors = np.load(build_dir / "passages.npy", mmap_mode="r")
             dense = FaissDenseIndex(faiss.read_index(str(build_dir / "passages.faiss")), passage_vectors)
             store = SqliteSentenceStore(build_dir)
-        except (OSError, ValueError, RuntimeError, sqlite3.Error, KeyError) as exc:
-            raise IndexCorrupt(f"index build {build_dir} is unreadable: {exc}") from exc
-        lexical = Bm25LexicalIndex(build_dir / "bm25", dense.size)
-        index = LoadedIndex(manifest["build_id"], build_dir, manifest, dense, lexical, store,
-                            _closers=[store.close])
-        problems = _inconsistencies(index, passage_vectors, manifest)
+            lexical = Bm25LexicalIndex(build_dir / "bm25", dense.size)
+            index = LoadedIndex(manifest["build_id"], build_dir, manifest, dense, lexical, store,
+                                _closers=[store.close])
+            problems = _inconsistencies(index, passage_vectors, manifest)
+        except Exception as exc:  # noqa: BLE001 - whatever a damaged file raises, the build is refused
+            if store is not None:
+                store.close()
+            raise IndexCorrupt(f"index build {build_dir} is unreadable ({type(exc).__name__}: "
+                               f"{exc}): {REBUILD_HINT}") from exc
         if problems:
             index.close()
             raise IndexCorrupt(
                 f"index {build_dir} is corrupt ({', '.join(problems)} disagree with its manifest): "
-                "rebuild it with `groundedqa ingest`"
+                f"{REBUILD_HINT}"
             )
         return index
 
@@ -395,6 +403,8 @@ def _inconsistencies(index: LoadedIndex, passage_vectors: np.ndarray, manifest: 
         problems.append("title vectors")
     if index.dense.size != counts.get("passages"):
         problems.append("FAISS index size")
+    if index.lexical.num_docs != counts.get("passages"):  # type: ignore[attr-defined]
+        problems.append("BM25 index size")
     if store.n_sentences != counts.get("sentences"):
         problems.append("sentence layout")
     return problems

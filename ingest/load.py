@@ -138,12 +138,26 @@ def _candidates(paths: list[Path]) -> Iterator[tuple[Path, str, str, bool]]:
     """(file, manifest key, base folder, found by walking) for each file, in a stable order."""
     for path in paths:
         if path.is_dir():
+            base = _manifest_folder(path.absolute())
             for file in _walk(path):
                 rel = file.relative_to(path)
                 if not _is_hidden(rel):
-                    yield file, rel.as_posix(), str(path), True
+                    key = file.absolute().relative_to(base) if base is not None else rel
+                    yield file, key.as_posix(), str(base or path), True
         else:
-            yield path, path.name, str(path.parent), False
+            absolute = path.absolute()
+            base = _manifest_folder(absolute.parent) or absolute.parent
+            yield path, absolute.relative_to(base).as_posix(), str(base), False
+
+
+def _manifest_folder(folder: Path) -> Path | None:
+    """`folder` or the nearest folder above it holding a manifest.toml: the corpus folder a
+    file or subfolder named alone belongs to, so its articles keep their manifest ids and
+    metadata. None when there is none."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / MANIFEST_NAME).is_file():
+            return candidate
+    return None
 
 
 # --------------------------------------------------------------------------- reading
@@ -268,9 +282,14 @@ def _listed_but_missing(
 ) -> Iterator[Skipped]:
     """A manifest entry no walked folder had a file for (a typo, or a deleted article)."""
     used_anywhere = {key for _, key in used}
-    for folder in (str(p) for p in paths if p.is_dir()):
+    for path in (p for p in paths if p.is_dir()):
+        base = _manifest_folder(path.absolute())
+        folder = str(base or path)
+        # A subfolder of the corpus answers only for the entries under it.
+        prefix = path.absolute().relative_to(base).as_posix() + "/" if base is not None else ""
         for key in manifests.get(folder, {}):
-            if (folder, key) not in used and not (shared and key in used_anywhere):
+            inside = prefix in ("", "./") or key.startswith(prefix)
+            if inside and (folder, key) not in used and not (shared and key in used_anywhere):
                 yield Skipped(str(Path(folder) / key), f"listed in {MANIFEST_NAME} but not found")
         if shared:  # one manifest for every folder: report its leftovers once
             return
