@@ -32,6 +32,7 @@ from groundedqa.ingest import chunk as chunk_mod
 from groundedqa.ingest import clean as clean_mod
 from groundedqa.ingest import load as load_mod
 from groundedqa.ingest import segment as segment_mod
+from groundedqa.ingest.blocks import UnreadableSource
 from groundedqa.ingest.models import Skipped, SourceDoc, Span
 from groundedqa.settings import Settings
 
@@ -84,13 +85,16 @@ def content_hash(doc: SourceDoc, pipeline: dict[str, Any]) -> str:
     digest.update(json.dumps(pipeline, sort_keys=True).encode())
     digest.update(doc.format.encode())
     digest.update(json.dumps(doc.metadata, sort_keys=True, default=str).encode())
-    digest.update(doc.raw.encode("utf-8", "surrogatepass"))
+    digest.update(doc.raw if isinstance(doc.raw, bytes) else doc.raw.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
 def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped:
     """Clean, segment and chunk one source document (no vectors yet)."""
-    cleaned = clean_mod.clean(doc.raw, doc.format)
+    try:
+        cleaned = clean_mod.clean(doc.raw, doc.format)
+    except UnreadableSource as exc:  # a PDF without text, a broken .docx: skipped with the reason
+        return Skipped(doc.source, str(exc))
     spans = [_mark_question(s) for s in segment_mod.segment_doc(cleaned)]
     if not any(s.kind == "sentence" for s in spans):
         return Skipped(doc.source, "no article text left after cleaning")
@@ -103,7 +107,8 @@ def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped
     return DocData(
         doc_id=doc.doc_id, title=title, text=cleaned.text, metadata=metadata,
         references=list(cleaned.references), content_hash=chash, source=doc.source,
-        spans=spans, chunks=chunks,
+        pages=list(cleaned.pages), spans=spans, chunks=chunks,
+        skipped_parts=[Skipped(doc.source, note) for note in cleaned.notes],
     )
 
 
@@ -204,6 +209,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
             else:
                 docs.append(prepared)
                 fresh.append(prepared)
+                report.skipped.extend(prepared.skipped_parts)  # e.g. a scanned page of a PDF
         if progress:
             progress.advance(task)
     timings["prepare_s"] = time.perf_counter() - t

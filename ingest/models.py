@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SourceFormat = Literal["text", "markdown", "html"]
+SourceFormat = Literal["text", "markdown", "html", "pdf", "docx"]
 BlockKind = Literal["heading", "paragraph", "list_item"]
 SpanKind = Literal["sentence", "heading", "label", "question"]
 #: Every span kind, in the order of their stored codes (a new kind goes at the end).
@@ -17,7 +17,7 @@ class SourceDoc:
     """One article as a loader found it, before cleaning."""
 
     doc_id: str
-    raw: str
+    raw: str | bytes  # bytes for the binary formats (PDF, DOCX), which their parser decodes
     format: SourceFormat
     source: str  # where it came from: a path, or "path:line" for JSONL
     metadata: dict[str, Any] = field(default_factory=dict)  # title, url, publisher ...; unknown = None
@@ -42,6 +42,15 @@ class Block:
 
 
 @dataclass
+class PageRange:
+    """The part of `CleanDoc.text` that came from one page of the source (PDF pages, 1-based)."""
+
+    page: int
+    start: int
+    end: int
+
+
+@dataclass
 class CleanDoc:
     """An article with page furniture removed.
 
@@ -54,6 +63,10 @@ class CleanDoc:
     blocks: list[Block]
     title: str | None = None
     references: list[str] = field(default_factory=list)  # the article's own reference list
+    # Where each source page's text lies in `text`, in order; empty for formats without pages.
+    pages: list[PageRange] = field(default_factory=list)
+    # Parts of the source left out with their reason ("page 3 not indexed: no text layer ...").
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -65,6 +78,7 @@ class Span:
     text: str
     kind: SpanKind = "sentence"  # only "sentence" spans may be picked for an answer
     block: int = 0  # index into CleanDoc.blocks
+    page: int | None = None  # source page the span starts on (PDF); None without pages
 
 
 @dataclass
