@@ -147,14 +147,17 @@ def _scan_image():
     return ImageReader(image)
 
 
-def scanned_pdf(pages: int = 2) -> bytes:
-    """A PDF whose every page is an image: no text layer at all."""
+def scanned_pdf(pages: int = 2, *, running_header: bool = False) -> bytes:
+    """A PDF whose every page is an image: no text layer at all (but, if asked, the running
+    header and footer a scanning app may stamp on each page)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen.canvas import Canvas
 
     buf = io.BytesIO()
     canvas = Canvas(buf, pagesize=A4)
-    for _ in range(pages):
+    for n in range(1, pages + 1):
+        if running_header:
+            _header_footer(canvas, n, pages, *A4)
         canvas.drawImage(_scan_image(), 50, 100, 400, 560)
         canvas.showPage()
     canvas.save()

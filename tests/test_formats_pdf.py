@@ -93,6 +93,27 @@ def test_pdf_without_any_text_is_refused_with_its_reason():
         clean(d.scanned_pdf(pages=2), "pdf")
 
 
+def test_scans_under_a_running_header_are_refused_as_without_text():
+    with pytest.raises(UnreadableSource, match=r"no text layer on its 3 pages besides running "
+                                               r"headers, footers and page numbers"):
+        clean(d.scanned_pdf(pages=3, running_header=True), "pdf")
+
+
 def test_broken_pdf_is_refused_with_its_reason():
     with pytest.raises(UnreadableSource, match="not a readable PDF"):
         clean(d.leaflet_pdf()[:400], "pdf")
+
+
+def test_password_protected_pdf_is_refused_with_its_reason():
+    import io
+
+    from reportlab.lib import pdfencrypt
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    canvas = Canvas(buf, encrypt=pdfencrypt.StandardEncryption("secret"))
+    canvas.drawString(72, 700, "Rest your back for a day or two.")
+    canvas.showPage()
+    canvas.save()
+    with pytest.raises(UnreadableSource, match="password-protected PDF"):
+        clean(buf.getvalue(), "pdf")

@@ -121,6 +121,8 @@ class _Page:
     number: int
     height: float
     boxes: list[_Box]
+    images: bool = False  # the page shows an image
+    undecodable: bool = False  # it has text whose font has no Unicode map
 
 
 def parse(raw: bytes) -> ParsedPage:
@@ -130,66 +132,80 @@ def parse(raw: bytes) -> ParsedPage:
     """
     import pdfplumber
 
-    notes: list[str] = []
+    notes: list[tuple[int, str]] = []  # (page, what was left out)
     pages: list[_Page] = []
     try:
         with pdfplumber.open(io.BytesIO(raw), laparams=_LAPARAMS) as pdf:
-            total = len(pdf.pages)
             for page in pdf.pages:
-                read = _read_page(page, notes)
-                if read is not None:
-                    pages.append(read)
+                pages.append(_read_page(page, notes))
                 page.close()  # frees the page's layout: long leaflets stay small in memory
-    except UnreadableSource:
-        raise
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds for broken files
-        raise UnreadableSource(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    if not any(box.lines for page in pages for box in page.boxes):
-        what = "page" if total == 1 else f"{total} pages"
-        raise UnreadableSource(
-            f"no text layer on its {what} (scanned images?); groundedqa does not OCR: "
-            "export or OCR it as a PDF with text first" if total else "a PDF without pages"
-        )
+        raise UnreadableSource(_why_unreadable(exc)) from exc
+    had_text = any(page.boxes for page in pages)
     _drop_furniture(pages)
+    for page in pages:
+        if page.undecodable and not page.boxes:
+            notes.append((page.number, "not indexed, its text cannot be decoded (fonts without "
+                                       "a Unicode map)"))
+        elif page.images and not page.boxes:
+            notes.append((page.number, "not indexed, no text layer, only an image (a scan?); "
+                                       "groundedqa does not OCR"))
+    if not any(page.boxes for page in pages):
+        raise UnreadableSource(_why_no_text(pages, had_text))
     body = _body_style(pages)
-    return ParsedPage(_blocks(_reading_order(pages, body[0]), body), notes=notes)
+    return ParsedPage(_blocks(_reading_order(pages, body[0]), body),
+                      notes=[f"page {n}: {note}" for n, note in sorted(notes)])
+
+
+def _why_unreadable(exc: Exception) -> str:
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+    # pdfplumber wraps pdfminer's own exception.
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
+        return "a password-protected PDF: save it without a password"
+    return f"not a readable PDF ({type(cause).__name__}: {cause})"
+
+
+def _why_no_text(pages: list[_Page], had_text: bool) -> str:
+    what = "its page" if len(pages) == 1 else f"its {len(pages)} pages"
+    if not pages:
+        return "a PDF without pages"
+    if any(page.undecodable for page in pages):
+        return f"the text of {what} cannot be decoded (fonts without a Unicode map)"
+    besides = " besides running headers, footers and page numbers" if had_text else ""
+    return (f"no text layer on {what}{besides} (scanned images?); groundedqa does not OCR: "
+            "export or OCR it as a PDF with text first")
 
 
 # --------------------------------------------------------------------------------------------
 # One page: lines and boxes
 # --------------------------------------------------------------------------------------------
 
-def _read_page(page: Any, notes: list[str]) -> _Page | None:
-    """The page's text boxes without table text; None (and a note) for a page without text."""
+def _read_page(page: Any, notes: list[tuple[int, str]]) -> _Page:
+    """The page's text boxes, without table text (left out, with a note)."""
     from pdfminer.layout import LTChar, LTTextBoxHorizontal
 
     number = page.page_number
     tables = [t.bbox for t in page.find_tables()]
     if tables:
-        notes.append(f"page {number}: {_plural(len(tables), 'table')} left out "
-                     "(table rows are not quoted as sentences)")
+        notes.append((number, f"{_plural(len(tables), 'table')} left out (table rows are not "
+                              "quoted as sentences)"))
     boxes: list[_Box] = []
-    undecodable = 0
+    undecodable = False
     for box in _text_boxes(page.layout, LTTextBoxHorizontal):
         lines = []
         for item in box:
             chars = [c for c in item if isinstance(c, LTChar)]
             line = _line(page, number, item, chars)
             if line is None:
-                undecodable += sum(1 for c in chars if _CID.fullmatch(c.get_text()))
+                undecodable = undecodable or any(_CID.fullmatch(c.get_text()) for c in chars)
             elif not _inside(line, tables):
                 lines.append(line)
         if lines:
             boxes.append(_Box(lines))
-    if boxes:
-        return _Page(number, float(page.height), boxes)
-    if undecodable:
-        notes.append(f"page {number}: not indexed, its text cannot be decoded (fonts without "
-                     "a Unicode map)")
-    elif page.images and not tables:
-        notes.append(f"page {number}: not indexed, no text layer, only an image (a scan?); "
-                     "groundedqa does not OCR")
-    return None
+    return _Page(number, float(page.height), boxes, images=bool(page.images) and not tables,
+                 undecodable=undecodable)
 
 
 def _text_boxes(container: Any, kind: type) -> Any:
@@ -207,7 +223,7 @@ def _line(page: Any, number: int, item: Any, chars: list[Any]) -> _Line | None:
     bullet = _BULLET.match(text)
     body = " ".join(_CID.sub("", text[bullet.end():] if bullet else text).split())
     body = re.sub("\u00ad(?!$)", "", body)  # a soft hyphen inside a line is invisible
-    if not any(ch.isalpha() for ch in body):  # page numbers, stray figures: never prose
+    if not any(ch.isalnum() for ch in body):
         return None
     visible = [c for c in chars if c.get_text().strip()]
     sizes = Counter(round(c.size, 1) for c in visible)
@@ -310,10 +326,8 @@ def _xy_cut(boxes: list[_Box], body: float) -> list[_Box]:
     bands = _merge_column_bands(_split(boxes, vertical=False), body)
     if len(bands) > 1:
         return [b for band in bands for b in _xy_cut(band, body)]
-    columns = _split(boxes, vertical=True, min_gap=max(body, 6.0))
-    width = max(b.x1 for b in boxes) - min(b.x0 for b in boxes)
-    if len(columns) > 1 and all(_extent(c)[1] - _extent(c)[0] >= _MIN_COLUMN_SHARE * width
-                                for c in columns):
+    columns = _columns(boxes, body)
+    if columns:
         return [b for column in columns for b in _xy_cut(column, body)]
     return sorted(boxes, key=lambda b: (b.top, b.x0))
 
@@ -332,18 +346,23 @@ def _split(boxes: list[_Box], vertical: bool, min_gap: float = 0.0) -> list[list
     for box in sorted(boxes, key=lo):
         if groups and lo(box) < reach + max(min_gap, 0.5):
             groups[-1].append(box)
+            reach = max(reach, hi(box))
         else:
             groups.append([box])
-        reach = max(reach, hi(box)) if len(groups[-1]) > 1 else hi(box)
+            reach = hi(box)
     return groups
 
 
-def _extent(boxes: list[_Box]) -> tuple[float, float]:
-    return min(b.x0 for b in boxes), max(b.x1 for b in boxes)
-
-
-def _has_columns(boxes: list[_Box], body: float) -> bool:
-    return len(_split(boxes, vertical=True, min_gap=max(body, 6.0))) > 1
+def _columns(boxes: list[_Box], body: float) -> list[list[_Box]] | None:
+    """The region's columns, left to right: gutters at least a body em wide, every column at
+    least `_MIN_COLUMN_SHARE` of the region's width (a bullet glyph is no column); else None."""
+    columns = _split(boxes, vertical=True, min_gap=max(body, 6.0))
+    width = max(b.x1 for b in boxes) - min(b.x0 for b in boxes)
+    if len(columns) > 1 and all(
+        max(b.x1 for b in c) - min(b.x0 for b in c) >= _MIN_COLUMN_SHARE * width for c in columns
+    ):
+        return columns
+    return None
 
 
 def _merge_column_bands(bands: list[list[_Box]], body: float) -> list[list[_Box]]:
@@ -353,7 +372,7 @@ def _merge_column_bands(bands: list[list[_Box]], body: float) -> list[list[_Box]
         if out:
             gap = min(b.top for b in band) - max(b.bottom for b in out[-1])
             merged = out[-1] + band
-            if gap <= _BAND_GAP_LINES * body and _has_columns(merged, body):
+            if gap <= _BAND_GAP_LINES * body and _columns(merged, body):
                 out[-1] = merged
                 continue
         out.append(band)
@@ -391,6 +410,9 @@ def _blocks(lines: list[_Line], body: tuple[float, bool]) -> list[RawBlock]:
             draft.lines.append(line)
         else:
             drafts.append(_Draft([line], line.text))
+    # A block without a letter (a stray figure, a contents page number) is never prose; a
+    # paragraph's last line "100." joined its paragraph above.
+    drafts = [d for d in drafts if any(ch.isalpha() for ch in d.text)]
     heading_sizes = sorted({d.lines[0].style[0] for d in drafts if _heading_style(d, body)[0]},
                            reverse=True)
     return [_block(d, body, heading_sizes) for d in drafts]
