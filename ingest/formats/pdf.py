@@ -40,7 +40,6 @@ from statistics import median
 from typing import Any
 
 from groundedqa.ingest.blocks import ParsedPage, RawBlock, UnreadableSource, ends_sentence, n_words
-from groundedqa.ingest.models import BlockKind
 
 __all__ = ["parse"]
 
@@ -413,8 +412,8 @@ def _blocks(lines: list[_Line], body: tuple[float, bool]) -> list[RawBlock]:
     # A block without a letter (a stray figure, a contents page number) is never prose; a
     # paragraph's last line "100." joined its paragraph above.
     drafts = [d for d in drafts if any(ch.isalpha() for ch in d.text)]
-    heading_sizes = sorted({d.lines[0].style[0] for d in drafts if _heading_style(d, body)[0]},
-                           reverse=True)
+    heading_sizes = sorted({d.lines[0].style[0] for d in drafts
+                            if _heading_text(d, body) is not None}, reverse=True)
     return [_block(d, body, heading_sizes) for d in drafts]
 
 
@@ -473,32 +472,38 @@ def _join(left: str, right: str, words: set[str]) -> tuple[str, int]:
     return left[:-1] + right, len(left) - 1
 
 
-def _heading_style(draft: _Draft, body: tuple[float, bool]) -> tuple[bool, int]:
-    """(set as a heading, the most words such a heading may have)."""
+def _heading_text(draft: _Draft, body: tuple[float, bool]) -> str | None:
+    """The block's text as a heading, or None when it is none: set larger than the body text,
+    or in bold at body size; short, not ending like a sentence, no bullet glyph. A number it
+    starts with ("1. Introduction") is kept."""
     size, bold = draft.lines[0].style
     if size >= body[0] * _HEADING_RATIO:
-        return True, _MAX_HEADING_WORDS
-    if bold and not body[1] and size >= body[0] * 0.95:
-        return True, _MAX_BOLD_HEADING_WORDS
-    return False, 0
+        max_words = _MAX_HEADING_WORDS
+    elif bold and not body[1] and size >= body[0] * 0.95:
+        max_words = _MAX_BOLD_HEADING_WORDS
+    else:
+        return None
+    marker = draft.lines[0].marker
+    numbered = bool(marker) and marker[-1] != ")" and any(ch.isalnum() for ch in marker)
+    if marker and not numbered:
+        return None
+    text = f"{marker} {draft.text}" if numbered else draft.text
+    if n_words(text) > max_words or re.search(r"[.,;:!]$", text):
+        return None
+    return text
 
 
 def _block(draft: _Draft, body: tuple[float, bool], heading_sizes: list[float]) -> RawBlock:
-    kind: BlockKind = "paragraph"
-    level = 0
-    styled, max_words = _heading_style(draft, body)
-    text = draft.text
-    marker = draft.lines[0].marker
-    if marker and any(ch.isalnum() for ch in marker):
-        text = f"{marker} {text}"  # "1. Introduction" set as a heading keeps its number
-    if styled and n_words(text) <= max_words and not re.search(r"[.,;:!]$", text) and (
-        not marker or marker[-1] != ")" and any(ch.isalnum() for ch in marker)
-    ):
-        kind = "heading"
+    """Classify a gathered block: heading (with its level), list item or paragraph."""
+    page = draft.lines[0].page
+    heading = _heading_text(draft, body)
+    if heading is not None:
+        shift = len(heading) - len(draft.text)
         size = draft.lines[0].style[0]
-        level = min(heading_sizes.index(size) + 1 if size > body[0] * 1.01 else len(
-            [s for s in heading_sizes if s > body[0] * 1.01]) + 1, 6)
-    elif marker:
-        kind, text = "list_item", draft.text
-    return RawBlock(kind, text.rstrip("\u00ad"), level, bulleted=kind == "list_item", page=draft.lines[0].page,
-                    page_breaks=tuple(draft.breaks))
+        larger = [s for s in heading_sizes if s > body[0] * 1.01]  # bold body-size ones come last
+        level = larger.index(size) + 1 if size in larger else len(larger) + 1
+        return RawBlock("heading", heading, min(level, 6), page=page,
+                        page_breaks=tuple((at + shift, p) for at, p in draft.breaks))
+    marker = bool(draft.lines[0].marker)
+    return RawBlock("list_item" if marker else "paragraph", draft.text.rstrip("\u00ad"),
+                    bulleted=marker, page=page, page_breaks=tuple(draft.breaks))
