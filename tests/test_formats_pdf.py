@@ -117,3 +117,13 @@ def test_password_protected_pdf_is_refused_with_its_reason():
     canvas.save()
     with pytest.raises(UnreadableSource, match="password-protected PDF"):
         clean(buf.getvalue(), "pdf")
+
+
+def test_page_break_stays_on_its_words_when_cleaning_cuts_text_before_it():
+    from groundedqa.ingest.blocks import RawBlock, with_text
+
+    text = "Rest helps the back heal. 12 Walking daily helps too."
+    block = RawBlock("paragraph", text, page=4, page_breaks=((text.index("Walking"), 5),))
+    cut = with_text(block, "Rest helps the back heal. Walking daily helps too.")
+    ((at, page),) = cut.page_breaks
+    assert (cut.text[at:].startswith("Walking"), page) == (True, 5)
