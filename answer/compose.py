@@ -45,7 +45,7 @@ class CitedComposer:
         for n, rec in enumerate(records, start=1):
             title, url = self._doc_meta(rec.doc_idx)
             citations.append(Citation(n, rec.doc_id, title, url, rec.text, rec.start, rec.end,
-                                      round(score_of[rec.idx], 4)))
+                                      round(score_of[rec.idx], 4), page=rec.page))
             sentence = AnswerSentence(rec.text, (n,))
             sentences.append(sentence)
             if not blocks or blocks[-1][0] != rec.doc_id:

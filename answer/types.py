@@ -93,6 +93,7 @@ class Citation:
     start: int
     end: int
     score: float
+    page: int | None = None  # source page the quote starts on (PDF); None without pages
 
 
 @dataclass(frozen=True)

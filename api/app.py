@@ -122,7 +122,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         if rec is None:
             raise ApiError(404, "unknown_document", f"no document with id {doc_id!r}")
         return {"doc_id": rec.doc_id, "title": rec.title, "url": rec.metadata.get("url"),
-                "text": rec.text, "metadata": rec.metadata, "references": rec.references}
+                "text": rec.text, "metadata": rec.metadata, "references": rec.references,
+                "pages": [{"page": p.page, "start": p.start, "end": p.end} for p in rec.pages]}
 
     return app
 

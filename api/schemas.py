@@ -25,6 +25,10 @@ class Citation(BaseModel):
     start: int
     end: int
     score: float
+    page: int | None = Field(
+        None, description="Page of the source PDF the quote starts on (1 = first page); null for "
+        "documents without pages (web pages, Word, text).",
+    )
 
 
 class RedFlagCitation(BaseModel):
@@ -83,6 +87,12 @@ class DocumentSummary(BaseModel):
     sentences: int
 
 
+class PageRange(BaseModel):
+    page: int = Field(..., description="Page number in the source PDF (1 = first page).")
+    start: int = Field(..., description="Offset in `text` of the page's first character.")
+    end: int = Field(..., description="Offset in `text` just past the page's last character.")
+
+
 class DocumentResponse(BaseModel):
     doc_id: str
     title: str
@@ -90,6 +100,11 @@ class DocumentResponse(BaseModel):
     text: str = Field(..., description="The cleaned text that citation offsets index into.")
     metadata: dict
     references: list[str]
+    pages: list[PageRange] = Field(
+        default_factory=list,
+        description="Where each source page's text lies in `text`, in order (PDF); empty for "
+        "documents without pages. Pages without text (scans) are absent.",
+    )
 
 
 class Health(BaseModel):

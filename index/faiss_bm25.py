@@ -2,7 +2,8 @@
 
 The only module that touches FAISS, bm25s or the build's raw arrays. Files of a build::
 
-    records.sqlite     documents, passages, sentences (offsets into the cleaned text)
+    records.sqlite     documents, passages, sentences (offsets into the cleaned text, source
+                       page), pages (where each PDF page's text lies in a document)
     layout.npz         row -> document / sentence-range arrays the query path keeps in memory
     passages.npy       passage vectors (float32, unit length)
     sentences.npy      sentence vectors (float16, unit length; zero rows for unquotable spans)
@@ -26,7 +27,7 @@ import numpy as np
 from groundedqa.index.ports import LoadedIndex, PassageHit
 from groundedqa.index.records import KIND_CODES, KIND_NAMES, DocData, DocumentRecord, SentenceRecord
 from groundedqa.index.tokens import stemmer, tokenize
-from groundedqa.ingest.models import Chunk, Span
+from groundedqa.ingest.models import Chunk, PageRange, Span
 
 # bm25s logs its indexing steps at DEBUG on a handler of its own; the ingest summary is enough.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -53,8 +54,12 @@ CREATE TABLE passages (
 );
 CREATE TABLE sentences (
     idx INTEGER PRIMARY KEY, doc_idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    kind INTEGER NOT NULL, block INTEGER NOT NULL, text TEXT NOT NULL
+    kind INTEGER NOT NULL, block INTEGER NOT NULL, text TEXT NOT NULL, page INTEGER
 );
+CREATE TABLE pages (
+    doc_idx INTEGER NOT NULL, page INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL
+);
+CREATE INDEX pages_doc ON pages (doc_idx);
 """
 
 
@@ -145,6 +150,10 @@ class SqliteSentenceStore:
             f"file:{build_dir / 'records.sqlite'}?mode=ro", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()
+        # Builds from before source pages have no page column or table: their pages read as None.
+        tables = {r[0] for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        self._has_pages = "pages" in tables
+        self._page_column = "page" if self._has_pages else "NULL"
         rows = self._query("SELECT doc_id, title FROM documents ORDER BY idx")
         self.doc_ids: list[str] = [r[0] for r in rows]
         self.doc_titles: list[str] = [r[1] for r in rows]
@@ -170,7 +179,15 @@ class SqliteSentenceStore:
             return None
         idx, doc_id, title, text, meta, refs, chash, source = rows[0]
         return DocumentRecord(doc_id=doc_id, title=title, text=text, metadata=json.loads(meta),
-                              references=json.loads(refs), content_hash=chash, source=source, idx=idx)
+                              references=json.loads(refs), content_hash=chash, source=source,
+                              pages=self._pages(idx), idx=idx)
+
+    def _pages(self, doc_idx: int) -> list[PageRange]:
+        if not self._has_pages:
+            return []
+        rows = self._query("SELECT page, start, end FROM pages WHERE doc_idx = ? ORDER BY start",
+                           (doc_idx,))
+        return [PageRange(*r) for r in rows]
 
     def documents(self) -> list[dict[str, Any]]:
         rows = self._query(
@@ -189,10 +206,12 @@ class SqliteSentenceStore:
         ids = tuple(int(i) for i in rows)
         marks = ",".join("?" * len(ids))
         found = self._query(
-            f"SELECT idx, doc_idx, start, end, kind, block, text FROM sentences WHERE idx IN ({marks})", ids
+            f"SELECT idx, doc_idx, start, end, kind, block, text, {self._page_column} FROM sentences "
+            f"WHERE idx IN ({marks})", ids
         )
         by_id = {
-            r[0]: SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6], KIND_NAMES[r[4]], r[5])
+            r[0]: SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6], KIND_NAMES[r[4]], r[5],
+                                 r[7])
             for r in found
         }
         return [by_id[i] for i in ids if i in by_id]
@@ -239,11 +258,11 @@ class SqliteSentenceStore:
     def spans_and_chunks(self, doc_idx: int) -> tuple[list[Span], list[Chunk]]:
         fp, np_, fs, ns = self.doc_rows(doc_idx)
         spans = [
-            Span(start=r[0], end=r[1], text=r[3], kind=KIND_NAMES[r[2]], block=r[4])
+            Span(start=r[0], end=r[1], text=r[3], kind=KIND_NAMES[r[2]], block=r[4], page=r[5])
             # Row ranges on the primary key: "WHERE doc_idx = ?" scans the whole table per document.
             for r in self._query(
-                "SELECT start, end, kind, text, block FROM sentences WHERE idx >= ? AND idx < ? "
-                "ORDER BY idx", (fs, fs + ns),
+                f"SELECT start, end, kind, text, block, {self._page_column} FROM sentences "
+                "WHERE idx >= ? AND idx < ? ORDER BY idx", (fs, fs + ns),
             )
         ]
         chunks = [
@@ -300,10 +319,12 @@ class FaissBm25Backend:
                  p_row, len(doc.chunks), s_row, len(doc.spans)),
             )
             db.executemany(
-                "INSERT INTO sentences VALUES (?,?,?,?,?,?,?)",
-                [(s_row + i, doc_idx, s.start, s.end, KIND_CODES[s.kind], s.block, s.text)
+                "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?)",
+                [(s_row + i, doc_idx, s.start, s.end, KIND_CODES[s.kind], s.block, s.text, s.page)
                  for i, s in enumerate(doc.spans)],
             )
+            db.executemany("INSERT INTO pages VALUES (?,?,?,?)",
+                           [(doc_idx, p.page, p.start, p.end) for p in doc.pages])
             db.executemany(
                 "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)",
                 [(p_row + i, doc_idx, c.ordinal, c.start, c.end, s_row + c.first_span,
@@ -380,7 +401,7 @@ class FaissBm25Backend:
         return DocData(
             doc_id=rec.doc_id, title=rec.title, text=rec.text, metadata=rec.metadata,
             references=rec.references, content_hash=rec.content_hash, source=rec.source,
-            spans=spans, chunks=chunks,
+            pages=rec.pages, spans=spans, chunks=chunks,
             passage_vectors=index.dense.vectors(np.arange(fp, fp + np_)),
             sentence_vectors=store.sentence_vectors(np.arange(fs, fs + ns)).astype(np.float16),
             title_vector=None if titles is None else np.array(titles[rec.idx], dtype=np.float16),

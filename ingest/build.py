@@ -34,6 +34,7 @@ from groundedqa.ingest import chunk as chunk_mod
 from groundedqa.ingest import clean as clean_mod
 from groundedqa.ingest import load as load_mod
 from groundedqa.ingest import segment as segment_mod
+from groundedqa.ingest.blocks import UnreadableSource
 from groundedqa.ingest.models import Skipped, SourceDoc, Span
 from groundedqa.ingest.sentence_kinds import classify_spans
 from groundedqa.settings import Settings
@@ -106,13 +107,16 @@ def content_hash(doc: SourceDoc, pipeline: dict[str, Any]) -> str:
     digest.update(json.dumps(pipeline, sort_keys=True).encode())
     digest.update(doc.format.encode())
     digest.update(json.dumps(doc.metadata, sort_keys=True, default=str).encode())
-    digest.update(doc.raw.encode("utf-8", "surrogatepass"))
+    digest.update(doc.raw if isinstance(doc.raw, bytes) else doc.raw.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
 def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped:
     """Clean, segment, classify and chunk one source document (no vectors yet)."""
-    cleaned = clean_mod.clean(doc.raw, doc.format)
+    try:
+        cleaned = clean_mod.clean(doc.raw, doc.format)
+    except UnreadableSource as exc:  # a PDF without text, a broken .docx: skipped with the reason
+        return Skipped(doc.source, str(exc))
     # Non-content kinds first: "you might be wondering: Can I still work out?" is meta, not a question.
     spans = classify_spans(segment_mod.segment_doc(cleaned), cleaned, publisher=doc.metadata.get("publisher"))
     spans = [_mark_question(s) for s in spans]
@@ -127,7 +131,8 @@ def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped
     return DocData(
         doc_id=doc.doc_id, title=title, text=cleaned.text, metadata=metadata,
         references=list(cleaned.references), content_hash=chash, source=doc.source,
-        spans=spans, chunks=chunks,
+        pages=list(cleaned.pages), spans=spans, chunks=chunks,
+        skipped_parts=[Skipped(doc.source, note) for note in cleaned.notes],
     )
 
 
@@ -287,6 +292,7 @@ def _build_from(sources: list[SourceDoc], old: LoadedIndex | None, pipeline: dic
             else:
                 docs.append(prepared)
                 fresh.append(prepared)
+                report.skipped.extend(prepared.skipped_parts)  # e.g. a scanned page of a PDF
         if progress:
             progress.advance(task)
     for doc_id in plan.keep:

@@ -3,6 +3,10 @@
 Nothing here raises for a bad input file: unreadable, empty, binary or non-UTF-8 files, bad JSONL
 lines and duplicate doc ids become `Skipped(source, reason)` records for the ingest summary.
 Only a path that does not exist at all raises (`FileNotFoundError`), because that is a usage error.
+
+PDF and Word (.docx) files are read as bytes and only checked for their file signature here;
+their parser (ingest/formats/) turns them into blocks when the document is (re)built, so an
+unchanged leaflet is never parsed again.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from groundedqa.ingest.formats import BINARY_FORMATS
 from groundedqa.ingest.models import SourceDoc, SourceFormat, Skipped
 
 __all__ = ["META_KEYS", "iter_sources", "load_sources", "read_manifest", "safe_doc_id"]
@@ -32,6 +37,20 @@ _ARTICLE_FORMATS: dict[str, SourceFormat] = {
     ".markdown": "markdown",
     ".html": "html",
     ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
+# What a binary format's file starts with (PDF allows junk before "%PDF-" in its first 1 KiB;
+# a .docx is a ZIP package).
+_SIGNATURES: dict[str, tuple[bytes, int, str]] = {
+    "pdf": (b"%PDF-", 1024, "not a PDF file (no %PDF- header)"),
+    "docx": (b"PK\x03\x04", 4, "not a Word .docx file (not a ZIP package)"),
+}
+# Formats we could name but do not read, with what to do instead.
+_UNSUPPORTED = {
+    ".doc": "legacy Word .doc is not supported: save it as .docx",
+    ".rtf": "RTF is not supported: save it as .docx or PDF",
+    ".odt": "OpenDocument text is not supported: save it as .docx or PDF",
 }
 _JSONL_SUFFIXES = frozenset({".jsonl"})
 # Files that live beside articles without being articles: ignored silently in a folder walk.
@@ -185,6 +204,13 @@ def _read_article(path: Path, fmt: SourceFormat, doc_id: str, meta: dict) -> Sou
         data = path.read_bytes()
     except OSError as exc:
         return Skipped(str(path), f"unreadable ({exc.strerror or exc})")
+    if fmt in BINARY_FORMATS:
+        if not data:
+            return Skipped(str(path), "empty")
+        signature, within, reason = _SIGNATURES[fmt]
+        if signature not in data[:within]:
+            return Skipped(str(path), reason)
+        return SourceDoc(doc_id=doc_id, raw=data, format=fmt, source=str(path), metadata=meta)
     text, reason = _decode(data)
     if text is None:
         return Skipped(str(path), reason or "unreadable")
@@ -310,7 +336,7 @@ def _load_file(file: Path, entry: dict | None, walked: bool) -> Iterator[SourceD
         doc_id = (entry or {}).get("doc_id") or safe_doc_id(file.stem)
         yield _read_article(file, _ARTICLE_FORMATS[suffix], str(doc_id).strip(), meta)
     else:
-        yield Skipped(str(file), f"unsupported extension {suffix or '(none)'}")
+        yield Skipped(str(file), _UNSUPPORTED.get(suffix, f"unsupported extension {suffix or '(none)'}"))
 
 
 def load_sources(

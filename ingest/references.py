@@ -7,9 +7,8 @@ References are set aside (they are stored with the document, never quoted); mark
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
-from groundedqa.ingest.blocks import TWO_SENTENCES, RawBlock, n_words, runs
+from groundedqa.ingest.blocks import TWO_SENTENCES, RawBlock, n_words, runs, with_text
 from groundedqa.ingest.boilerplate import is_furniture_heading, is_references_heading
 
 __all__ = ["split_references", "strip_citation_markers"]
@@ -115,5 +114,5 @@ def strip_citation_markers(blocks: list[RawBlock]) -> list[RawBlock]:
             text = _MARKER_TAIL.sub("", text)
         text = text.strip()
         if text:
-            out.append(replace(block, text=text))
+            out.append(with_text(block, text))
     return out

@@ -95,6 +95,7 @@
     .send:disabled { opacity: .6; cursor: wait; }
     .viewer-head { position: sticky; top: -12px; margin: -12px -12px 10px; padding: 10px 12px;
                    background: #fff; border-bottom: 1px solid #c7d0d8; }
+    .page-note { margin: 4px 0 0; color: #4a5661; font-size: 13px; }
     .back { border: 1px solid #0b5e6b; border-radius: 6px; background: #fff; color: #0b5e6b;
             padding: 6px 10px; cursor: pointer; margin-bottom: 8px; }
     .article { white-space: pre-wrap; font-size: 14px; }
@@ -323,7 +324,9 @@
     const button = el("button", {
       type: "button", class: "cite", "data-testid": "gqa-cite",
       "data-doc-id": citation.doc_id,
-      "aria-label": `Source ${label}: ${citation.title}. Show the quote in the article.`,
+      "aria-label": `Source ${label}: ${citation.title}` +
+        (Number.isInteger(citation.page) ? `, page ${citation.page}` : "") +
+        ". Show the quote in the article.",
     }, label);
     button.addEventListener("click", () => openArticle(citation, button));
     return button;
@@ -382,6 +385,16 @@
     return parts;
   }
 
+  /** The source page a quote starts on: the citation's own, else from the document's page map
+   * (red-flag citations and older servers carry none). Null for documents without pages. */
+  function citationPage(citation, doc) {
+    if (Number.isInteger(citation.page)) return citation.page;
+    const pages = Array.isArray(doc.pages) ? doc.pages : [];
+    let found = null;
+    for (const p of pages) if (p.start <= citation.start) found = p.page;
+    return found;
+  }
+
   let viewerOpener = null; // the citation button to return focus to
   let viewerToken = 0; // which openArticle call the viewer shows (a later click wins)
 
@@ -394,7 +407,8 @@
       citation.title);
     const status = el("p", { class: "status", "data-testid": "gqa-loading" },
       "Opening the article…");
-    viewer.replaceChildren(el("div", { class: "viewer-head" }, back, heading), status);
+    const head = el("div", { class: "viewer-head" }, back, heading);
+    viewer.replaceChildren(head, status);
     viewerOpener = opener;
     log.hidden = true;
     viewer.hidden = false;
@@ -418,6 +432,11 @@
     const link = isWebUrl(doc.url) ? el("p", { class: "note" }, el("a", {
       href: doc.url, target: "_blank", rel: "noopener noreferrer",
     }, "Open the original article")) : null;
+    const page = citationPage(citation, doc);
+    if (page != null) { // in the sticky head: in sight whatever the scroll
+      head.append(el("p", { class: "page-note", "data-testid": "gqa-page" },
+        `Highlighted text is on page ${page} of the original document.`));
+    }
     status.replaceWith(...[link, article].filter(Boolean));
     scrollWithin(viewer, mark, 0.4);
   }
