@@ -3,6 +3,7 @@ document, carried by citations; scanned pages and text-less PDFs named in the in
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -16,7 +17,7 @@ from groundedqa.answer.redflags import load_redflags
 from groundedqa.answer.triage import TriageResult
 from groundedqa.answer.types import Candidate, Coverage, Query
 from groundedqa.api.schemas import AnswerResponse
-from groundedqa.index.builds import builds_dir, current_build_id, open_index
+from groundedqa.index.builds import builds_dir, current_build_id, file_records, open_index
 from groundedqa.ingest.build import build_index
 from groundedqa.settings import Settings
 from tests import documents as d
@@ -140,6 +141,11 @@ def test_build_without_stored_pages_reads_pages_as_none(tmp_path, built):
     with sqlite3.connect(build / "records.sqlite") as db:
         db.execute("DROP TABLE pages")
         db.execute("ALTER TABLE sentences DROP COLUMN page")
+    # Re-record the edited file's checksum, as if the build had been written that way.
+    manifest_path = build / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["files"] = file_records(build)
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     index = open_index(index_dir)
     try:
         document, sentences = _stored(index, "sciatica")
