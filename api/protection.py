@@ -50,6 +50,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 #: Paths under this prefix need a key when keys are configured; the page, script, health
 #: and metrics stay open (a load balancer and Prometheus carry no key).
 PROTECTED_PREFIX = "/v1/"
+#: The admin API has its own keys, guard and upload limit (api/admin.py): patient keys and the
+#: patient body limit do not apply there.
+ADMIN_PREFIX = "/v1/admin/"
 #: Only answering is expensive enough to need a per-client limit.
 RATE_LIMITED_PATHS = frozenset({"/v1/answer"})
 ACCESS_LOGGER = "groundedqa.access"
@@ -81,7 +84,8 @@ def install_protection(app: FastAPI, settings: Settings) -> None:
     _ensure_access_log_output()
 
     # add_middleware puts each new layer outside the previous ones: add innermost first.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       exempt_prefix=ADMIN_PREFIX)
     if settings.rate_limit:
         # Parsed now, not when the first request builds the middleware stack: a bad value
         # should stop the server at start.
@@ -291,12 +295,14 @@ class BodySizeLimitMiddleware:
     at most `max_bytes` per request, which is small.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, exempt_prefix: str | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt_prefix = exempt_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.exempt_prefix
+                                       and scope["path"].startswith(self.exempt_prefix)):
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
@@ -360,6 +366,8 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def _is_protected(path: str) -> bool:
+    if path.startswith(ADMIN_PREFIX):
+        return False
     return path.startswith(PROTECTED_PREFIX) or path == PROTECTED_PREFIX.rstrip("/")
 
 

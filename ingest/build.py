@@ -131,6 +131,7 @@ def build_index(
     keep_texts: bool = False,
     before_publish: Callable[[Path], None] | None = None,
     backend: IndexBackend | None = None,
+    on_publish: Callable[[str, list[DocData]], None] | None = None,
 ) -> BuildReport:
     """Build the index of `paths` into `index_dir` and publish it atomically.
 
@@ -139,7 +140,8 @@ def build_index(
     changed, no build is written. `progress` is a rich Progress (or None for silence).
     `before_publish` is a test hook called with the finished build directory. `embedder` is
     the encoder (default: the one the settings configure, loaded only when something changed);
-    `backend` the index engine (default: FAISS + bm25s).
+    `backend` the index engine (default: FAISS + bm25s). `on_publish(build_id, docs)` is called
+    once a build is live, with every document it holds (the clinic records their versions).
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir)
@@ -148,14 +150,15 @@ def build_index(
         lock = FileLock(str(index_dir / ".lock"), timeout=0)
         with lock:
             return _build_locked(
-                paths, index_dir, settings, embedder, progress, keep_texts, before_publish, backend, t0
+                paths, index_dir, settings, embedder, progress, keep_texts, before_publish, backend, t0,
+                on_publish,
             )
     except Timeout as exc:
         raise IngestError(f"another ingest is writing {index_dir}; try again when it finishes") from exc
 
 
 def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, before_publish,
-                  backend, t0):
+                  backend, t0, on_publish=None):
     report = BuildReport(build_id=None, changed=False)
     timings = report.timings
     pipeline = pipeline_fingerprint(settings)
@@ -248,6 +251,11 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
         raise
     if old is not None:
         old.close()
+    if on_publish is not None:
+        try:
+            on_publish(build_id, docs)
+        except Exception as exc:  # noqa: BLE001 - the build is live; say what was not recorded
+            report.notes.append(f"published, but its document versions were not recorded: {exc}")
     prune_builds(index_dir)
     timings["write_s"] = time.perf_counter() - t
 
