@@ -90,7 +90,7 @@ class ClinicAdmin:
         Waits while another process builds the same index (its build lock is held).
         """
         index_dir = Path(self.settings.index)
-        self._record_live_versions()
+        record_live_versions(self.settings, self.state)
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             _wait_for_lock(index_dir, deadline)
@@ -152,22 +152,23 @@ class ClinicAdmin:
             })
         return rows
 
-    def _record_live_versions(self) -> None:
-        """Record the live build's versions if they are not yet (an index built before the
-        state store existed), so that the next build can retire them instead of losing them."""
-        try:
-            index = open_index(self.settings.index)
-        except IndexUnavailable:
+
+def record_live_versions(settings: Settings, state: StateStore) -> None:
+    """Record the live build's document versions if they are not yet (an index built before
+    the state store existed), so that the next build retires them instead of losing them."""
+    try:
+        index = open_index(settings.index)
+    except IndexUnavailable:
+        return
+    try:
+        recorded = {(v.doc_id, v.version) for v in state.versions.history() if v.retired_at is None}
+        hashes = index.manifest.get("documents", {})
+        if all((doc_id, version) in recorded for doc_id, version in hashes.items()):
             return
-        try:
-            recorded = {(v.doc_id, v.version) for v in self.state.versions.history() if v.retired_at is None}
-            hashes = index.manifest.get("documents", {})
-            if all((doc_id, version) in recorded for doc_id, version in hashes.items()):
-                return
-            docs = [index.store.document(doc_id) for doc_id in hashes]
-            self.state.versions.record_published(index.build_id, [d for d in docs if d is not None])
-        finally:
-            index.close()
+        docs = [index.store.document(doc_id) for doc_id in hashes]
+        state.versions.record_published(index.build_id, [d for d in docs if d is not None])
+    finally:
+        index.close()
 
 
 def _wait_for_lock(index_dir: Path, deadline: float) -> None:

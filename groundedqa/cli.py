@@ -33,10 +33,26 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if not path.exists():
             raise CliError(f"{path} does not exist")
     console = Console(stderr=True)
+    state = _record_versions(settings)
     with progress_context(not args.quiet and console.is_terminal) as progress:
-        report = build_index(paths, settings.index, settings, progress=progress)
+        report = build_index(paths, settings.index, settings, progress=progress,
+                             on_publish=state.versions.record_published)
     print_ingest_summary(report, settings.index, console)
     return 0
+
+
+def _record_versions(settings: Settings):
+    """The state store, with the live build's document versions recorded (so that the build
+    about to run retires them rather than losing them): citations to them stay readable."""
+    from groundedqa.admin import record_live_versions
+    from groundedqa.state import StateError, StateStore
+
+    try:
+        state = StateStore.open(settings)
+    except StateError as exc:
+        raise CliError(str(exc)) from exc
+    record_live_versions(settings, state)
+    return state
 
 
 def print_ingest_summary(report, index_dir: Path, console) -> None:
@@ -67,7 +83,9 @@ def ensure_index(settings: Settings, embedder=None) -> None:
     if current_build_id(settings.index) is None:
         console = Console(stderr=True)
         console.print(f"no index at {settings.index}: building it from {settings.corpus}")
-        report = build_index([settings.corpus], settings.index, settings, embedder=embedder)
+        state = _record_versions(settings)
+        report = build_index([settings.corpus], settings.index, settings, embedder=embedder,
+                             on_publish=state.versions.record_published)
         print_ingest_summary(report, settings.index, console)
 
 
@@ -116,6 +134,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (each stage registers its own subcommands)."""
+    from groundedqa import clinic_cli
     from groundedqa.eval import bench_answer, bench_load, cli as eval_cli
 
     parser = argparse.ArgumentParser(
@@ -146,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     eval_cli.register(sub)
+    clinic_cli.register(sub)
 
     bench = sub.add_parser("bench", help="benchmarks (report ratios measured in one run)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
