@@ -117,8 +117,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         """Helpful or not (and an optional comment) on an answer, by its `answer_id`."""
         try:
             stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
-        except UnknownAnswer as exc:
-            raise ApiError(404, "unknown_answer", str(exc)) from exc
+        except UnknownAnswer:
+            records.flush()  # the answer's record may still be on its way to the store
+            try:
+                stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
+            except UnknownAnswer as exc:
+                raise ApiError(404, "unknown_answer", str(exc)) from exc
         return {"answer_id": stored.answer_id, "helpful": stored.helpful, "stored": True}
 
     @app.get("/v1/documents", response_model=list[DocumentSummary], responses={503: _ERRORS})

@@ -91,6 +91,7 @@ def test_question_text_is_stored_redacted_only_when_opted_in(tmp_path, capsys, m
 def test_without_opt_in_no_answer_record_holds_text(clinic):
     with TestClient(clinic.app) as client:
         ask(client)
+    clinic.app.state.answer_records.flush()
     state = clinic.app.state.clinic_state
     with state.engine.connect() as db:
         stored = db.execute(select(answers.c.question, answers.c.citations)).all()
