@@ -4,17 +4,14 @@ its old citations still resolve by version."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import Counter
 
 import httpx
 import pytest
-import uvicorn
 
-from groundedqa.index.builds import builds_dir
-from tests.clinic_helpers import ANKLE, admin_headers, cited_docs, make_clinic
+from tests.clinic_helpers import ANKLE, admin_headers, cited_docs, make_clinic, serving
 
 pytestmark = pytest.mark.slow
 
@@ -27,25 +24,8 @@ QUESTIONS = ("how do balance boards help ankle stability after a sprain?",
 @pytest.fixture
 def server(tmp_path):
     clinic = make_clinic(tmp_path)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(clinic.app, host="127.0.0.1", port=port,
-                                          log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield url, clinic
-    server.should_exit = True
-    thread.join(timeout=10)
-    clinic.app.state.admin_worker.stop()
+    with serving(clinic.app) as url:
+        yield url, clinic
 
 
 class Traffic:
@@ -99,7 +79,6 @@ def wait_for(predicate, timeout: float = 60.0) -> None:
 def test_upload_under_load_is_cited_after_one_build_then_deleted(server):
     url, clinic = server
     admin = httpx.Client(base_url=url, headers=admin_headers(), timeout=30)
-    builds_before = {p.name for p in builds_dir(clinic.settings.index).iterdir()}
     first_build = admin.get("/v1/admin/status").json()["live"]
     with Traffic(url) as traffic:
         wait_for(lambda: len(traffic.answers) >= 2 * CLIENTS)
@@ -125,9 +104,7 @@ def test_upload_under_load_is_cited_after_one_build_then_deleted(server):
 
     assert set(traffic.statuses) == {200}, traffic.statuses  # 0 failed answers
     # One build for the upload and one for the delete, no more.
-    builds_after = {p.name for p in builds_dir(clinic.settings.index).iterdir()}
     assert clinic.app.state.admin_worker.builds == 2
-    assert upload_build in builds_after | {upload_build} and len(builds_after - builds_before) <= 2
     assert all("ankle" not in cited_docs(a) for a in after_delete)
     assert httpx.get(f"{url}/v1/documents/ankle").status_code == 404
     old = httpx.get(f"{url}/v1/documents/ankle", params={"version": cited["doc_version"]}).json()
