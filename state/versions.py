@@ -5,23 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 
+from groundedqa.index.records import StoredDocument
 from groundedqa.state.tables import document_versions as T
 from groundedqa.state.tables import now, utc
-
-
-class PublishedDocument(Protocol):
-    """What a build publishes of a document (ingest's DocData fits)."""
-
-    doc_id: str
-    title: str
-    text: str
-    metadata: dict[str, Any]
-    references: list[str]
-    content_hash: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +52,7 @@ class DocumentVersions:
         self.engine = engine
         self.retention = timedelta(days=retention_days)
 
-    def record_published(self, build_id: str, docs: Iterable[PublishedDocument]) -> int:
+    def record_published(self, build_id: str, docs: Iterable[StoredDocument]) -> int:
         """Record the documents of a newly published build; retire versions it dropped.
 
         Returns how many versions were new. Idempotent: recording the same build twice changes

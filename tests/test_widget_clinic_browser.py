@@ -85,7 +85,7 @@ def test_old_citation_highlights_the_version_it_quoted(clinic_page):
     upload(url, ANKLE_V2)  # the article changes: that sentence is gone from the live version
     live = httpx.get(f"{url}/v1/documents/ankle").json()
     assert OLD_QUOTE not in live["text"]
-    button = turn.locator(f"sup > [data-testid=gqa-cite]").nth(
+    button = turn.locator("sup > [data-testid=gqa-cite]").nth(
         [s["citations"][0] for s in body["sentences"]].index(cite["id"]))
     with page.expect_response(lambda r: "/v1/documents/ankle" in r.url) as fetched:
         button.click()
