@@ -45,12 +45,9 @@ def _record_versions(settings: Settings):
     """The state store, with the live build's document versions recorded (so that the build
     about to run retires them rather than losing them): citations to them stay readable."""
     from groundedqa.admin import record_live_versions
-    from groundedqa.state import StateError, StateStore
+    from groundedqa.state import StateStore
 
-    try:
-        state = StateStore.open(settings)
-    except StateError as exc:
-        raise CliError(str(exc)) from exc
+    state = StateStore.open(settings)
     record_live_versions(settings, state)
     return state
 
@@ -182,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     from groundedqa.answer.redflags import RedFlagError
     from groundedqa.index.builds import IndexUnavailable
     from groundedqa.index.model_files import ModelNotFound
+    from groundedqa.state import StateError
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = build_parser().parse_args(argv)
@@ -191,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"groundedqa: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except (IngestError, IndexUnavailable, InvalidQuestion, RedFlagError, ModelNotFound,
-            FileNotFoundError, ValueError) as exc:
+            StateError, FileNotFoundError, ValueError) as exc:
         print(f"groundedqa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

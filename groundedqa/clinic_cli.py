@@ -75,12 +75,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _open_state(settings: Settings):
-    from groundedqa.state import StateError, StateStore
+    from groundedqa.state import StateStore
 
-    try:
-        return StateStore.open(settings)
-    except StateError as exc:
-        raise CliError(str(exc)) from exc
+    return StateStore.open(settings)  # a StateError is printed as one line by main()
 
 
 def _admin(settings: Settings):
@@ -230,14 +227,10 @@ def cmd_report_gaps(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from groundedqa.state import StateError
     from groundedqa.state.db import make_engine, upgrade
 
-    try:
-        engine = make_engine(settings.state_store_url())
-        revision = upgrade(engine)
-    except StateError as exc:
-        raise CliError(str(exc)) from exc
+    engine = make_engine(settings.state_store_url())
+    revision = upgrade(engine)
     engine.dispose()
     print(f"state store {engine.url.render_as_string(hide_password=True)} is at revision {revision}")
     return 0

@@ -198,3 +198,14 @@ def test_changes_during_a_build_are_coalesced_into_the_next(tmp_path, monkeypatc
     worker.stop()
     assert len(builds) == 2, builds
     assert {"ankle", "wrist", "elbow", "hip"} <= live
+
+
+def test_uploads_have_their_own_size_limit(tmp_path):
+    clinic = make_clinic(tmp_path, max_body_bytes=1024, max_upload_bytes=64 * 1024)
+    big = "# Long leaflet\n\n" + "Gentle walking helps most sore backs recover. " * 800  # ~37 KB
+    with TestClient(clinic.app) as client:
+        assert put(client, "long", big).status_code == 202  # past the patient body limit
+        too_big = put(client, "huge", big * 2)
+        assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "body_too_large"
+        assert client.post("/v1/answer", json={"question": "x" * 2000}).status_code == 413
+    clinic.app.state.admin_worker.stop()
