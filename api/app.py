@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
                 f"or was replaced more than {settings.version_retention_days} days ago"))
         return {"doc_id": old.doc_id, "title": old.title, "url": old.metadata.get("url"),
                 "text": old.text, "metadata": old.metadata, "references": old.references,
-                "doc_version": old.version, "live": old.live}
+                "doc_version": old.version, "live": False}
 
     return app
 
