@@ -33,7 +33,7 @@ class CitedComposer:
         self.store = store
         self.redflags = redflags
         self.build_id = build_id
-        self._meta: dict[int, tuple[str, str | None]] = {}
+        self._meta: dict[int, tuple[str, str | None, str | None]] = {}
 
     def compose(self, query: Query, selected: list[Candidate], triage: TriageResult,
                 coverage: Coverage) -> Answer:
@@ -43,9 +43,9 @@ class CitedComposer:
         citations: list[Citation] = []
         blocks: list[tuple[str, str, list[AnswerSentence]]] = []
         for n, rec in enumerate(records, start=1):
-            title, url = self._doc_meta(rec.doc_idx)
+            title, url, version = self._doc_meta(rec.doc_idx)
             citations.append(Citation(n, rec.doc_id, title, url, rec.text, rec.start, rec.end,
-                                      round(score_of[rec.idx], 4), page=rec.page))
+                                      round(score_of[rec.idx], 4), version, page=rec.page))
             sentence = AnswerSentence(rec.text, (n,))
             sentences.append(sentence)
             if not blocks or blocks[-1][0] != rec.doc_id:
@@ -76,8 +76,9 @@ class CitedComposer:
             confidence=round(coverage.confidence, 4) if not abstained else 0.0,
         )
 
-    def _doc_meta(self, doc_idx: int) -> tuple[str, str | None]:
+    def _doc_meta(self, doc_idx: int) -> tuple[str, str | None, str | None]:
         if doc_idx not in self._meta:
             rec = self.store.document(self.store.doc_ids[doc_idx])
-            self._meta[doc_idx] = (rec.title, rec.metadata.get("url")) if rec else ("", None)
+            self._meta[doc_idx] = ((rec.title, rec.metadata.get("url"), rec.content_hash) if rec
+                                   else ("", None, None))
         return self._meta[doc_idx]

@@ -56,6 +56,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 #: Paths under this prefix need a key when keys are configured; the page, script, health
 #: and metrics stay open (a load balancer and Prometheus carry no key).
 PROTECTED_PREFIX = "/v1/"
+#: The admin API has its own keys, guard and upload limit (api/admin.py): patient keys and the
+#: patient body limit do not apply there.
+ADMIN_PREFIX = "/v1/admin/"
 #: Only answering is expensive enough to need a per-client limit.
 RATE_LIMITED_PATHS = frozenset({"/v1/answer"})
 ACCESS_LOGGER = "groundedqa.access"
@@ -91,7 +94,7 @@ def install_protection(app: FastAPI, settings: Settings) -> None:
     keys = KeyRing(settings.api_keys) if settings.api_keys else None
     # add_middleware puts each new layer outside the previous ones: add innermost first.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       timeout=settings.body_timeout_seconds)
+                       timeout=settings.body_timeout_seconds, exempt_prefix=ADMIN_PREFIX)
     if keys is not None:
         app.add_middleware(ApiKeyMiddleware, keys=keys)
     if settings.rate_limit:
@@ -340,13 +343,17 @@ class BodySizeLimitMiddleware:
     otherwise hold its connection and a task forever.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout: float | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout: float | None = None,
+                 exempt_prefix: str | None = None) -> None:
+        # The admin routes stream uploads under their own, larger limit after checking the key.
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.exempt_prefix = exempt_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.exempt_prefix
+                                       and scope["path"].startswith(self.exempt_prefix)):
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
@@ -495,6 +502,8 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def _is_protected(path: str) -> bool:
+    if path.startswith(ADMIN_PREFIX):
+        return False
     return path.startswith(PROTECTED_PREFIX) or path == PROTECTED_PREFIX.rstrip("/")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 
 class AnswerRequest(BaseModel):
@@ -29,6 +29,9 @@ class Citation(BaseModel):
         None, description="Page of the source PDF the quote starts on (1 = first page); null for "
         "documents without pages (web pages, Word, text).",
     )
+    doc_version: str | None = Field(
+        None, description="The cited document's version (content hash): "
+        "GET /v1/documents/{doc_id}?version=... serves the text these offsets index into.")
 
 
 class RedFlagCitation(BaseModel):
@@ -62,6 +65,7 @@ class AnswerResponse(BaseModel):
     red_flags: list[RedFlag]
     disclaimer: str
     index: str = Field(..., description="Build id of the index that answered.")
+    answer_id: str = Field(..., description="Names this answer in POST /v1/feedback.")
 
 
 class ErrorDetail(BaseModel):
@@ -85,6 +89,7 @@ class DocumentSummary(BaseModel):
     metadata: dict
     passages: int
     sentences: int
+    doc_version: str | None = Field(None, description="The live version (content hash).")
 
 
 class PageRange(BaseModel):
@@ -105,6 +110,26 @@ class DocumentResponse(BaseModel):
         description="Where each source page's text lies in `text`, in order (PDF); empty for "
         "documents without pages. Pages without text (scans) are absent.",
     )
+    doc_version: str | None = Field(None, description="The version served (content hash).")
+    live: bool = Field(True, description="False for an earlier version, kept for old citations.")
+
+
+class FeedbackRequest(BaseModel):
+    """POST /v1/feedback body."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    answer_id: StrictStr = Field(..., min_length=1, max_length=64,
+                                 description="The answer's `answer_id`.")
+    helpful: StrictBool = Field(..., description="Did the answer help?")
+    comment: StrictStr | None = Field(None, max_length=2000,
+                                      description="Optional words from the patient.")
+
+
+class FeedbackResponse(BaseModel):
+    answer_id: str
+    helpful: bool
+    stored: bool = True
 
 
 class Health(BaseModel):

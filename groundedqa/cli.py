@@ -45,9 +45,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     def show_plan(plan) -> None:
         print_ingest_plan(plan, paths, console, dry_run=args.dry_run)
 
+    state = None if args.dry_run else _record_versions(settings)
     with progress_context(not args.quiet and not args.dry_run and console.is_terminal) as progress:
         report = build_index(paths, settings.index, settings, progress=progress, sync=args.sync,
-                             dry_run=args.dry_run, on_plan=show_plan)
+                             dry_run=args.dry_run, on_plan=show_plan,
+                             on_publish=state.versions.record_published if state else None)
     if not args.dry_run:
         print_ingest_summary(report, settings.index, console)
     elif report.skipped:
@@ -78,6 +80,17 @@ def print_ingest_plan(plan, paths: list[Path], console, *, dry_run: bool) -> Non
     elif plan.keep:
         console.print(f"  keep {len(plan.keep)} other indexed documents (`--sync` would remove "
                       "those not in the paths given)", markup=False)
+
+
+def _record_versions(settings: Settings):
+    """The state store, with the live build's document versions recorded (so that the build
+    about to run retires them rather than losing them): citations to them stay readable."""
+    from groundedqa.admin import record_live_versions
+    from groundedqa.state import StateStore
+
+    state = StateStore.open(settings)
+    record_live_versions(settings, state)
+    return state
 
 
 def print_ingest_summary(report, index_dir: Path, console) -> None:
@@ -113,7 +126,9 @@ def ensure_index(settings: Settings, embedder=None) -> None:
     if current_build_id(settings.index) is None:
         console = Console(stderr=True)
         console.print(f"no index at {settings.index}: building it from {settings.corpus}")
-        report = build_index([settings.corpus], settings.index, settings, embedder=embedder)
+        state = _record_versions(settings)
+        report = build_index([settings.corpus], settings.index, settings, embedder=embedder,
+                             on_publish=state.versions.record_published)
         print_ingest_summary(report, settings.index, console)
 
 
@@ -163,6 +178,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (each stage registers its own subcommands)."""
+    from groundedqa import clinic_cli
     from groundedqa.eval import bench_answer, bench_load, cli as eval_cli
 
     parser = argparse.ArgumentParser(
@@ -198,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     eval_cli.register(sub)
+    clinic_cli.register(sub)
 
     bench = sub.add_parser("bench", help="benchmarks (report ratios measured in one run)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
@@ -214,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     from groundedqa.answer.redflags import RedFlagError
     from groundedqa.index.builds import IndexUnavailable
     from groundedqa.index.model_files import ModelNotFound
+    from groundedqa.state import StateError
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = build_parser().parse_args(argv)
@@ -223,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"groundedqa: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except (IngestError, IndexUnavailable, InvalidQuestion, RedFlagError, ModelNotFound,
-            FileNotFoundError, ValueError) as exc:
+            StateError, FileNotFoundError, ValueError) as exc:
         print(f"groundedqa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -163,6 +163,7 @@ def build_index(
     sync: bool = False,
     dry_run: bool = False,
     on_plan: Callable[[IngestPlan], None] | None = None,
+    on_publish: Callable[[str, list[DocData]], None] | None = None,
 ) -> BuildReport:
     """Add or update the documents of `paths` in the index at `index_dir`, publish atomically.
 
@@ -174,13 +175,14 @@ def build_index(
     written. `progress` is a rich Progress (or None for silence).
     `before_publish` is a test hook called with the finished build directory. `embedder` is
     the encoder (default: the one the settings configure, loaded only when something changed);
-    `backend` the index engine (default: FAISS + bm25s).
+    `backend` the index engine (default: FAISS + bm25s). `on_publish(build_id, docs)` is called
+    once a build is live, with every document it holds (the clinic records their versions).
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     options = _Options(keep_texts, before_publish, backend, sync, dry_run, settings.keep_builds,
-                       on_plan)
+                       on_plan, on_publish)
     try:
         lock = FileLock(str(index_dir / ".lock"), timeout=0)
         with lock:
@@ -198,6 +200,7 @@ class _Options:
     dry_run: bool
     keep_builds: int
     on_plan: Callable[[IngestPlan], None] | None
+    on_publish: Callable[[str, list[DocData]], None] | None
 
 
 def _build_locked(paths: list[Path], index_dir: Path, settings: Settings, embedder: Encoder | None,
@@ -335,6 +338,11 @@ def _build_from(sources: list[SourceDoc], old: LoadedIndex | None, pipeline: dic
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
+    if options.on_publish is not None:
+        try:
+            options.on_publish(build_id, docs)
+        except Exception as exc:  # noqa: BLE001 - the build is live; say what was not recorded
+            report.notes.append(f"published, but its document versions were not recorded: {exc}")
     prune_builds(index_dir, keep=options.keep_builds)
     timings["write_s"] = time.perf_counter() - t
 

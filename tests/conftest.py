@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,33 +57,7 @@ def seed_app(seed_settings, seed_service):
 @pytest.fixture(scope="session")
 def seed_app_server(seed_app):
     """Base URL of a real uvicorn server (127.0.0.1, free port) running the seed app."""
-    with serve(seed_app) as url:
+    from tests.servers import serving
+
+    with serving(seed_app) as url:
         yield url
-
-
-@contextmanager
-def serve(app):
-    """Run `app` in a real uvicorn server on a free 127.0.0.1 port; yields its base URL."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("test server did not start")
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -265,7 +265,8 @@ def pdf_app_server(tmp_path_factory, embedder) -> Iterator[str]:
     from groundedqa.service import Service
     from groundedqa.settings import Settings
     from tests import documents
-    from tests.conftest import CORPUS, serve
+    from tests.conftest import CORPUS
+    from tests.servers import serving as serve
 
     root = tmp_path_factory.mktemp("pdf-widget")
     corpus = root / "corpus"

@@ -9,6 +9,10 @@
  * never parsed as HTML. Styles live in an open shadow root, so the page's CSS and the
  * widget's do not leak into each other.
  *
+ * Each answer has helpful / not helpful buttons (POST /v1/feedback with its answer_id), and a
+ * citation opens the article in the version it quoted (`doc_version`), so an answer given before
+ * the article changed still highlights the right sentence.
+ *
  * Citation offsets from the server count Unicode code points; JavaScript strings count UTF-16
  * units, so the article text is sliced with Array.from (code points) to stay exact for
  * characters outside the BMP.
@@ -35,6 +39,12 @@
     loading: "Searching our articles…",
     intro: "Answers are quoted word for word from our clinic's articles, with their sources. " +
       "They are general information, not medical advice.",
+    feedbackQuestion: "Was this answer helpful?",
+    helpful: "Yes, helpful",
+    notHelpful: "No, not helpful",
+    feedbackThanks: "Thank you for your feedback.",
+    feedbackFailed: "Your feedback could not be sent. Please try again.",
+    olderVersion: "This is the version of the article the answer quoted; it has been updated since.",
   };
 
   const CSS = `
@@ -100,6 +110,12 @@
             padding: 6px 10px; cursor: pointer; margin-bottom: 8px; }
     .article { white-space: pre-wrap; font-size: 14px; }
     .article mark { background: #ffe066; color: inherit; padding: 1px 0; border-radius: 2px; }
+    .feedback { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: 13px;
+                color: #4a5661; }
+    .feedback button { padding: 4px 10px; border: 1px solid #0b5e6b; border-radius: 6px;
+                       background: #fff; color: #0b5e6b; cursor: pointer; }
+    .feedback button[aria-pressed="true"] { background: #0b5e6b; color: #fff; }
+    .feedback button:disabled { opacity: .6; cursor: wait; }
     .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden;
                clip: rect(0 0 0 0); white-space: nowrap; }
     @media (max-width: 480px) {
@@ -286,7 +302,41 @@
       });
       reply.append(answer, sourcesList(body.citations));
     }
+    if (body.answer_id) reply.append(feedbackBar(body.answer_id));
     renderSafety(reply, body);
+  }
+
+  /** Helpful / not helpful for one answer; a second click on the other button changes it. */
+  function feedbackBar(answerId) {
+    const status = el("span", { role: "status", "data-testid": "gqa-feedback-status" });
+    const bar = el("div", { class: "feedback", role: "group", "aria-label": TEXT.feedbackQuestion,
+      "data-testid": "gqa-feedback" }, el("span", {}, TEXT.feedbackQuestion));
+    const buttons = [[true, TEXT.helpful, "gqa-helpful"], [false, TEXT.notHelpful, "gqa-not-helpful"]]
+      .map(([helpful, label, testId]) => {
+        const button = el("button", { type: "button", "aria-pressed": "false",
+          "data-testid": testId }, label);
+        button.addEventListener("click", () => sendFeedback(answerId, helpful, button));
+        return button;
+      });
+    bar.append(...buttons, status);
+
+    async function sendFeedback(id, helpful, pressed) {
+      buttons.forEach((b) => { b.disabled = true; });
+      let ok = false;
+      try {
+        const response = await fetch(endpoint + "/v1/feedback", {
+          method: "POST", headers: requestHeaders(true),
+          body: JSON.stringify({ answer_id: id, helpful }),
+        });
+        ok = response.ok;
+      } catch (_) { /* offline: said below */ }
+      buttons.forEach((b) => {
+        b.disabled = false;
+        if (ok) b.setAttribute("aria-pressed", String(b === pressed));
+      });
+      status.textContent = ok ? TEXT.feedbackThanks : TEXT.feedbackFailed;
+    }
+    return bar;
   }
 
   function renderError(reply, message, body) {
@@ -357,9 +407,12 @@
   // article viewer
   // ---------------------------------------------------------------------------------------------
 
-  function fetchDocument(docId) {
-    if (!documents.has(docId)) {
-      const url = `${endpoint}/v1/documents/${encodeURIComponent(docId)}`;
+  /** The article as the citation quoted it: its `doc_version` when the server gave one. */
+  function fetchDocument(docId, version) {
+    const key = version ? `${docId}@${version}` : docId;
+    if (!documents.has(key)) {
+      const url = `${endpoint}/v1/documents/${encodeURIComponent(docId)}` +
+        (version ? `?version=${encodeURIComponent(version)}` : "");
       const pending = fetch(url, { headers: requestHeaders(false) }).then(async (response) => {
         const body = await response.json().catch(() => null);
         if (!response.ok || !body || typeof body.text !== "string") {
@@ -367,10 +420,10 @@
         }
         return body;
       });
-      pending.catch(() => documents.delete(docId)); // retry next time
-      documents.set(docId, pending);
+      pending.catch(() => documents.delete(key)); // retry next time
+      documents.set(key, pending);
     }
-    return documents.get(docId);
+    return documents.get(key);
   }
 
   /** [before, quote, after] of text, by code-point offsets; falls back to finding the quote. */
@@ -415,7 +468,7 @@
     heading.focus();
     let doc;
     try {
-      doc = await fetchDocument(citation.doc_id);
+      doc = await fetchDocument(citation.doc_id, citation.doc_version);
     } catch (error) {
       if (token === viewerToken) {
         status.replaceWith(el("p", { class: "error", role: "alert", "data-testid": "gqa-error" },
@@ -437,7 +490,9 @@
       head.append(el("p", { class: "page-note", "data-testid": "gqa-page" },
         `Highlighted text is on page ${page} of the original document.`));
     }
-    status.replaceWith(...[link, article].filter(Boolean));
+    const older = doc.live === false ? el("p", { class: "note", "data-testid": "gqa-older-version" },
+      TEXT.olderVersion) : null;
+    status.replaceWith(...[older, link, article].filter(Boolean));
     scrollWithin(viewer, mark, 0.4);
   }
 
