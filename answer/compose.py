@@ -45,7 +45,8 @@ class CitedComposer:
         for n, rec in enumerate(records, start=1):
             title, url, version = self._doc_meta(rec.doc_idx)
             citations.append(Citation(n, rec.doc_id, title, url, rec.text, rec.start, rec.end,
-                                      round(score_of[rec.idx], 4), version, page=rec.page))
+                                      round(score_of[rec.idx], 4), version, page=rec.page,
+                                      section=rec.section))
             sentence = AnswerSentence(rec.text, (n,))
             sentences.append(sentence)
             if not blocks or blocks[-1][0] != rec.doc_id:

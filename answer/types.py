@@ -97,6 +97,7 @@ class Citation:
     #: The cited document's content hash: /v1/documents/{doc_id}?version= serves that text.
     doc_version: str | None = None
     page: int | None = None  # source page the quote starts on (PDF); None without pages
+    section: tuple[str, ...] = ()  # heading path of the quote's section, outermost first
 
 
 @dataclass(frozen=True)

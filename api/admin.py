@@ -26,13 +26,18 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from groundedqa.admin import ClinicAdmin
+from groundedqa.api.admin_reports import eval_runner, reports_router
 from groundedqa.api.holder import ServiceHolder
-from groundedqa.api.protection import ADMIN_PREFIX, BodySizeLimitMiddleware, KeyRing
+from groundedqa.api.protection import (
+    ADMIN_KEY_HEADER,
+    ADMIN_PREFIX,
+    BodySizeLimitMiddleware,
+    KeyRing,
+)
 from groundedqa.ingest.corpus_edit import CorpusConflict, UnknownDocument, UploadRejected
 from groundedqa.settings import Settings
 from groundedqa.state import StateStore
 
-ADMIN_KEY_HEADER = "X-Admin-Key"
 #: Wrong admin keys allowed per client address before it must wait (guessing is throttled).
 FAILED_KEY_LIMIT = "10/minute"
 #: How often the builder looks for changes queued by another process, and tidies retention.
@@ -50,9 +55,16 @@ def install_admin(app: FastAPI, settings: Settings, state: StateStore,
     app.add_middleware(AdminGuard, keys=settings.admin_keys, max_bytes=settings.max_upload_bytes,
                        timeout=settings.body_timeout_seconds)
     app.include_router(admin_router(admin, worker, holder))
+    app.include_router(reports_router(state, holder, eval_runner(holder)))
     app.state.admin_worker = worker
+    app.state.admin_keys = KeyRing(settings.admin_keys)
     worker.start()
     return worker
+
+
+def is_admin(request: Request) -> bool:
+    """True for a request with a valid admin key (the console's own questions)."""
+    return request.app.state.admin_keys.valid(request.headers.get(ADMIN_KEY_HEADER))
 
 
 def admin_router(admin: ClinicAdmin, worker: BuildWorker, holder: ServiceHolder) -> APIRouter:

@@ -79,15 +79,17 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     app.state.error_body = error_body
     _install_error_handlers(app, error_body)
 
-    from groundedqa.api.admin import install_admin
+    from groundedqa.api.admin import install_admin, is_admin
     from groundedqa.api.protection import install_protection
     from groundedqa.api.records import AnswerRecords
+    from groundedqa.api.console import install_console
     from groundedqa.api.widget import install_widget
 
     # Before the protection layers: its guard sits inside them (see install_admin).
     install_admin(app, settings, state, holder)
     install_protection(app, settings)
     install_widget(app)
+    install_console(app)
     records = AnswerRecords(state, settings)
     app.state.answer_records = records
 
@@ -116,7 +118,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             result = service.answer(body.question, body.max_sentences).to_dict()
         except InvalidQuestion as exc:
             raise ApiError(422, "invalid_question", str(exc)) from exc
-        records.record(result, body.question, service.encoder)
+        if not is_admin(request):  # the console's Try it: the clinic's tests, not a patient's
+            records.record(result, body.question, service.encoder)
         record = getattr(request.app.state, "record_answer", None)
         if record is not None:
             record(request, result["abstained"], result["urgent"], body.question, result["answer"])

@@ -52,6 +52,7 @@ from groundedqa.errors import CliError
 from groundedqa.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
+ADMIN_KEY_HEADER = "X-Admin-Key"
 REQUEST_ID_HEADER = "X-Request-ID"
 #: Paths under this prefix need a key when keys are configured; the page, script, health
 #: and metrics stay open (a load balancer and Prometheus carry no key).
@@ -91,7 +92,7 @@ def install_protection(app: FastAPI, settings: Settings) -> None:
     app.state.record_answer = AnswerRecorder(metrics, log_text=settings.log_text)
     _ensure_access_log_output()
 
-    keys = KeyRing(settings.api_keys) if settings.api_keys else None
+    keys = ClientKeys(settings.api_keys, settings.admin_keys) if settings.api_keys else None
     # add_middleware puts each new layer outside the previous ones: add innermost first.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        timeout=settings.body_timeout_seconds, exempt_prefix=ADMIN_PREFIX)
@@ -264,17 +265,35 @@ class KeyRing:
         return matched
 
 
-class ApiKeyMiddleware:
-    """401 for `/v1/*` without one of the configured `X-API-Key` values."""
+class ClientKeys:
+    """The keys the patient routes accept: a patient's `X-API-Key`, or an admin's `X-Admin-Key`
+    (the console asks and opens articles as the widget does). Admin routes never take these."""
 
-    def __init__(self, app: ASGIApp, *, keys: KeyRing) -> None:
+    def __init__(self, api_keys: Sequence[str], admin_keys: Sequence[str]) -> None:
+        self.api = KeyRing(api_keys)
+        self.admin = KeyRing(admin_keys)
+
+    def accepted(self, headers: Headers) -> str | None:
+        """The key that admits the request (its rate-limit identity), None when none does."""
+        given = headers.get(API_KEY_HEADER)
+        if self.api.valid(given):
+            return given
+        admin = headers.get(ADMIN_KEY_HEADER)
+        return "admin:" + admin if self.admin.valid(admin) else None
+
+
+class ApiKeyMiddleware:
+    """401 for `/v1/*` without one of the configured `X-API-Key` values (or an admin key)."""
+
+    def __init__(self, app: ASGIApp, *, keys: ClientKeys) -> None:
         self.app = app
         self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _is_protected(scope["path"]):
-            given = Headers(scope=scope).get(API_KEY_HEADER)
-            if not self.keys.valid(given):
+            headers = Headers(scope=scope)
+            given = headers.get(API_KEY_HEADER)
+            if self.keys.accepted(headers) is None:
                 message = (f"a valid {API_KEY_HEADER} header is required" if given is None
                            else f"the {API_KEY_HEADER} header is not a valid key")
                 await _reject(scope, receive, send, 401, "unauthorized", message)
@@ -295,7 +314,7 @@ class RateLimitMiddleware:
     a path check here keeps the limit to those requests and the 429 in the service's error body.
     """
 
-    def __init__(self, app: ASGIApp, *, limit: RateLimitItem, keys: KeyRing | None) -> None:
+    def __init__(self, app: ASGIApp, *, limit: RateLimitItem, keys: ClientKeys | None) -> None:
         self.app = app
         self.item = limit
         # Memory storage: one process. Behind several workers each has its own window.
@@ -322,8 +341,8 @@ class RateLimitMiddleware:
         # Behind a reverse proxy this is the proxy unless GROUNDEDQA_TRUSTED_PROXIES names it.
         address = "addr:" + (peer[0] if peer else "unknown")
         if self.keys is not None and _is_protected(path):
-            given = Headers(scope=scope).get(API_KEY_HEADER)
-            if not self.keys.valid(given):
+            given = self.keys.accepted(Headers(scope=scope))
+            if given is None:
                 # Not by key: a made-up key per request would get a fresh bucket each time.
                 return address + "|unauthenticated"
             if path in RATE_LIMITED_PATHS:

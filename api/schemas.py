@@ -32,6 +32,9 @@ class Citation(BaseModel):
     doc_version: str | None = Field(
         None, description="The cited document's version (content hash): "
         "GET /v1/documents/{doc_id}?version=... serves the text these offsets index into.")
+    section: list[str] = Field(
+        default_factory=list, description="Heading path of the section the quote stands in, "
+        "outermost first (may start with the article's title); empty outside any heading.")
 
 
 class RedFlagCitation(BaseModel):

@@ -120,8 +120,8 @@ class ClinicAdmin:
         }
 
     def documents(self, index: LoadedIndex | None) -> list[dict[str, Any]]:
-        """Every document: the live one (version, counts), skipped ones and why, the retained
-        earlier versions, and queued changes."""
+        """Every document: the live one (version, file format, counts, when it was published),
+        skipped ones and why, the retained earlier versions, and queued changes."""
         live = {d["doc_id"]: d for d in index.store.documents()} if index else {}
         skipped = index.manifest.get("skipped", {}) if index else {}
         history: dict[str, list] = {}
@@ -137,14 +137,19 @@ class ClinicAdmin:
         rows = []
         for doc_id in sorted(set(live) | set(skipped) | set(history) | set(pending)):
             doc = live.get(doc_id)
+            source = doc.get("source") if doc else skipped.get(doc_id, {}).get("source")
+            current = [v for v in history.get(doc_id, []) if v["retired_at"] is None]
             rows.append({
                 "doc_id": doc_id,
                 "title": doc["title"] if doc else (history.get(doc_id) or [{}])[-1].get("title"),
                 "live": doc is not None,
                 "version": doc["content_hash"] if doc else None,
+                "format": Path(source).suffix.lstrip(".").lower() or None if source else None,
                 "metadata": doc["metadata"] if doc else {},
+                "pages": doc.get("pages", 0) if doc else 0,
                 "passages": doc["passages"] if doc else 0,
                 "sentences": doc["sentences"] if doc else 0,
+                "updated": current[-1]["published_at"] if current else None,
                 "skipped": skipped[doc_id]["reason"] if doc_id in skipped else None,
                 "versions": history.get(doc_id, []),
                 "pending": pending.get(doc_id, []),

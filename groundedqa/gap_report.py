@@ -76,12 +76,12 @@ def build_report(gaps: list[Gap], topics: list[GapTopic]) -> GapReport:
             number=0, terms=terms.get(group, []), total=len(items),
             kinds=Counter(g.kind for g in items),
             first_seen=min(g.created_at for g in items), last_seen=max(g.created_at for g in items),
-            weekly=Counter(_week(g.created_at) for g in items),
+            weekly=Counter(week_start(g.created_at) for g in items),
             examples=examples[:EXAMPLES_PER_TOPIC]))
     summaries.sort(key=lambda s: (-s.total, -s.last_seen.timestamp()))
     for number, summary in enumerate(summaries, 1):
         summary.number = number
-    weeks = _week_range([g.created_at for g in gaps])
+    weeks = week_range([g.created_at for g in gaps])
     return GapReport(summaries, weeks, len(gaps), any(g.question for g in gaps), stamp)
 
 
@@ -117,21 +117,43 @@ def _distinctive_terms(texts: dict[int, list[str]]) -> dict[int, list[str]]:
     return out
 
 
-def _week(moment: datetime) -> date:
+def week_start(moment: datetime) -> date:
+    """The Monday of the week `moment` falls in (reports count by these weeks)."""
     day = moment.date()
     return day - timedelta(days=day.weekday())
 
 
-def _week_range(moments: list[datetime]) -> list[date]:
+def week_range(moments: list[datetime]) -> list[date]:
+    """Every week start from the first moment's week to the last's (empty weeks included)."""
     if not moments:
         return []
-    first, last = _week(min(moments)), _week(max(moments))
+    first, last = week_start(min(moments)), week_start(max(moments))
     return [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
 
 
 # ------------------------------------------------------------------------------------------------
 # rendering
 # ------------------------------------------------------------------------------------------------
+
+def report_json(report: GapReport) -> dict:
+    """The report as plain data (GET /v1/admin/gaps): topics largest first, each with its count
+    per week of `weeks` (empty weeks included), kinds, dates and example questions."""
+    return {
+        "total": report.total,
+        "with_text": report.with_text,
+        "generated_at": report.generated_at.isoformat(timespec="seconds"),
+        "weeks": [w.isoformat() for w in report.weeks],
+        "topics": [{
+            "number": t.number, "label": t.label, "terms": t.terms, "total": t.total,
+            "last_30_days": report.recent(t),
+            "abstained": t.kinds["abstained"], "low_confidence": t.kinds["low_confidence"],
+            "first_seen": t.first_seen.isoformat(timespec="seconds"),
+            "last_seen": t.last_seen.isoformat(timespec="seconds"),
+            "weekly": [t.weekly.get(w, 0) for w in report.weeks],
+            "examples": t.examples,
+        } for t in report.topics],
+    }
+
 
 def render_terminal(report: GapReport, console) -> None:
     """A rich table: one row per topic, largest first."""

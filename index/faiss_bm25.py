@@ -191,12 +191,14 @@ class SqliteSentenceStore:
 
     def documents(self) -> list[dict[str, Any]]:
         rows = self._query(
-            "SELECT doc_id, title, metadata, n_passages, n_sentences, content_hash FROM documents "
-            "ORDER BY idx"
+            "SELECT idx, doc_id, title, metadata, n_passages, n_sentences, content_hash, source "
+            "FROM documents ORDER BY idx"
         )
+        pages = dict(self._query("SELECT doc_idx, COUNT(*) FROM pages GROUP BY doc_idx")) \
+            if self._has_pages else {}
         return [
-            {"doc_id": r[0], "title": r[1], "metadata": json.loads(r[2]), "passages": r[3],
-             "sentences": r[4], "content_hash": r[5]}
+            {"doc_id": r[1], "title": r[2], "metadata": json.loads(r[3]), "passages": r[4],
+             "sentences": r[5], "content_hash": r[6], "source": r[7], "pages": pages.get(r[0], 0)}
             for r in rows
         ]
 
@@ -209,12 +211,28 @@ class SqliteSentenceStore:
             f"SELECT idx, doc_idx, start, end, kind, block, text, {self._page_column} FROM sentences "
             f"WHERE idx IN ({marks})", ids
         )
+        sections = self._sections(ids)
         by_id = {
             r[0]: SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6], KIND_NAMES[r[4]], r[5],
-                                 r[7])
+                                 r[7], sections.get(r[0], ()))
             for r in found
         }
         return [by_id[i] for i in ids if i in by_id]
+
+    def _sections(self, rows: tuple[int, ...]) -> dict[int, tuple[str, ...]]:
+        """The heading path of the passage holding each row (rows in no passage: absent)."""
+        first, last = self._layout["passage_first"], self._layout["passage_last"]
+        # Passages are stored in reading order, so their first rows ascend: the last passage
+        # starting at or before a row is the one that can hold it.
+        at = np.searchsorted(first, np.asarray(rows, dtype=np.int64), side="right") - 1
+        passage_of = {row: int(p) for row, p in zip(rows, at) if p >= 0 and last[p] >= row}
+        if not passage_of:
+            return {}
+        wanted = tuple(sorted(set(passage_of.values())))
+        paths = dict(self._query(
+            f"SELECT idx, heading_path FROM passages WHERE idx IN ({','.join('?' * len(wanted))})",
+            wanted))
+        return {row: tuple(json.loads(paths[p])) for row, p in passage_of.items() if p in paths}
 
     def sentence_vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         return np.asarray(self._sentence_vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)

@@ -5,6 +5,9 @@
  *           data-endpoint="https://qa.example-clinic.org" data-api-key="optional" defer></script>
  *
  * data-endpoint defaults to the origin the script was loaded from; data-title renames the panel.
+ * data-container="ID" shows the panel open inside that element instead, without launcher, question
+ * box or feedback buttons: a page that asks through GroundedQAWidget.ask (the clinic console's
+ * "Try it") shows its answers exactly as patients see them.
  * Every question, answer and article text is inserted as text (textContent / text nodes),
  * never parsed as HTML. Styles live in an open shadow root, so the page's CSS and the
  * widget's do not leak into each other.
@@ -27,6 +30,8 @@
     .replace(/\/+$/, "");
   const apiKey = script.dataset.apiKey || "";
   const panelTitle = script.dataset.title || "Ask our clinic";
+  const containerId = script.dataset.container || "";
+  let extraHeaders = {}; // GroundedQAWidget.setHeaders: the console's admin key
 
   const TEXT = {
     abstained: "Our articles don't cover this question.",
@@ -122,6 +127,8 @@
       .launcher { right: 8px; bottom: 8px; }
       .panel { left: 8px; right: 8px; bottom: 64px; width: auto; height: calc(100vh - 76px); }
     }
+    .root.inline .panel { position: relative; left: auto; right: auto; bottom: auto; z-index: auto;
+                          width: 100%; height: min(640px, 80vh); box-shadow: none; }
   `;
 
   /** createElement with attributes and children; strings become text nodes, never markup. */
@@ -145,7 +152,7 @@
   }
 
   function requestHeaders(json) {
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: "application/json", ...extraHeaders };
     if (json) headers["Content-Type"] = "application/json";
     if (apiKey) headers["X-API-Key"] = apiKey;
     return headers;
@@ -157,8 +164,15 @@
 
   const host = el("div", { "data-groundedqa-widget": "" });
   const shadow = host.attachShadow({ mode: "open" });
-  const root = el("div", { class: "root" });
-  shadow.append(el("style", {}, CSS), root);
+  const root = el("div", { class: containerId ? "root inline" : "root" });
+  if (window.CSSStyleSheet && "adoptedStyleSheets" in shadow) {
+    // A constructed sheet is not inline style: pages whose CSP has no 'unsafe-inline' style
+    // (the console's) apply it too.
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    shadow.adoptedStyleSheets = [sheet];
+  } else shadow.append(el("style", {}, CSS));
+  shadow.append(root);
 
   const launcher = el("button", {
     type: "button", class: "launcher", "data-testid": "gqa-launcher",
@@ -168,7 +182,9 @@
     type: "button", class: "icon", "aria-label": "Close", "data-testid": "gqa-close",
   }, "×");
   const log = el("div", {
-    class: "body", role: "log", "aria-live": "polite", "aria-label": "Questions and answers",
+    class: "body", role: "log", "aria-live": "polite",
+    // The host page's own question field is the only one named "question" there.
+    "aria-label": containerId ? "Answers as a patient sees them" : "Questions and answers",
     "data-testid": "gqa-log", tabindex: "0",
   }, el("p", { class: "intro" }, TEXT.intro));
   const viewer = el("div", {
@@ -189,12 +205,18 @@
   },
   el("div", { class: "head" }, el("h2", { id: "gqa-title" }, panelTitle), closeButton),
   log, viewer, form);
-  root.append(launcher, panel);
+  if (containerId) { // always open, asked by the host page
+    panel.hidden = false;
+    closeButton.hidden = true;
+    form.remove();
+    root.append(panel);
+  } else root.append(launcher, panel);
 
   let lastSafety = null; // red flags + disclaimer of the last response, for network errors
   const documents = new Map(); // doc_id -> Promise of the document body
 
   function openPanel() {
+    if (containerId) return;
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     input.focus();
@@ -202,6 +224,7 @@
 
   function closePanel() {
     closeViewer(null);
+    if (containerId) return;
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
     launcher.focus();
@@ -213,7 +236,7 @@
     if (event.key !== "Escape") return;
     event.preventDefault();
     if (!viewer.hidden) closeViewer(viewerOpener);
-    else closePanel();
+    else if (!containerId) closePanel();
   });
   input.addEventListener("keydown", (event) => {
     // Enter asks, Shift+Enter is a new line; not while an input method is composing.
@@ -232,6 +255,7 @@
   // asking
   // ---------------------------------------------------------------------------------------------
 
+  /** Ask and show the reply; resolves to {status, body} (null when no HTTP answer came back). */
   async function ask(question) {
     input.value = "";
     sendButton.disabled = true;
@@ -257,8 +281,9 @@
     } finally { // the next question must stay possible whatever happened above
       sendButton.disabled = false;
       scrollWithin(log, turn, 0);
-      input.focus();
+      if (!containerId) input.focus();
     }
+    return result && { status: result.response.status, body: result.body };
   }
 
   async function postQuestion(question) {
@@ -302,7 +327,7 @@
       });
       reply.append(answer, sourcesList(body.citations));
     }
-    if (body.answer_id) reply.append(feedbackBar(body.answer_id));
+    if (body.answer_id && !containerId) reply.append(feedbackBar(body.answer_id));
     renderSafety(reply, body);
   }
 
@@ -513,10 +538,18 @@
   }
 
   function mount() {
-    document.body.append(host);
+    (document.getElementById(containerId) || document.body).append(host);
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount, { once: true });
 
-  window.GroundedQAWidget = { open: openPanel, close: closePanel, ask: (q) => { openPanel(); ask(q); } };
+  window.GroundedQAWidget = {
+    open: openPanel,
+    close: closePanel,
+    ask: (q) => { openPanel(); return ask(q); },
+    /** Open a citation's article with its quote highlighted; Esc / Back return to `opener`. */
+    openCitation: (citation, opener) => openArticle(citation, opener || null),
+    /** Extra request headers (the console's X-Admin-Key); cached articles are fetched anew. */
+    setHeaders: (headers) => { extraHeaders = { ...headers }; documents.clear(); },
+  };
 })();
