@@ -227,8 +227,16 @@
     }
   }
 
+  let lastUpload = null; // {doc_id, version} until the console has seen it live
+
   async function loadDocuments() {
     const docs = await api("/v1/admin/documents");
+    const uploaded = lastUpload && docs.find((d) => d.doc_id === lastUpload.doc_id);
+    if (uploaded && uploaded.live && uploaded.version === lastUpload.version) {
+      $("upload-result").replaceChildren(el("p", { class: "ok", "data-testid": "upload-live" },
+        `${uploaded.doc_id} is live: patients' answers can quote it now.`));
+      lastUpload = null;
+    }
     const body = $("doc-table").tBodies[0];
     body.replaceChildren(...docs.map(documentRow));
     if (!docs.length) {
@@ -241,15 +249,22 @@
     const type = [doc.format ? doc.format.toUpperCase() : null, meta.doc_type].filter(Boolean)
       .join(" · ");
     const pending = doc.pending || [];
-    let state = doc.live ? "live" : doc.skipped ? "skipped" : "not in the live build";
-    if (pending.length) {
-      const last = pending[pending.length - 1];
+    const last = pending[pending.length - 1];
+    // Not live, not skipped, nothing queued: deleted, its versions kept for old citations.
+    let state = doc.live ? "live" : doc.skipped ? "skipped" : last ? "not live yet" :
+      "deleted (earlier versions kept for old answers' citations)";
+    if (last) {
       const verb = last.action === "delete" ? "deletion" : "upload";
       state += `; ${verb} ${last.status === "building" ? "building" : "queued"}`;
     }
-    const remove = el("button", { type: "button", class: "danger small",
-      "aria-label": `Delete ${doc.doc_id}` }, "Delete");
-    remove.addEventListener("click", () => deleteDocument(doc.doc_id, remove));
+    // Only what is in the corpus folder can be deleted.
+    const inCorpus = last ? last.action !== "delete" : doc.live || Boolean(doc.skipped);
+    let remove = "–";
+    if (inCorpus) {
+      remove = el("button", { type: "button", class: "danger small",
+        "aria-label": `Delete ${doc.doc_id}` }, "Delete");
+      remove.addEventListener("click", () => deleteDocument(doc.doc_id, remove));
+    }
     const version = doc.version ? el("code", { title: doc.version }, doc.version.slice(0, 10)) : "–";
     return el("tr", { "data-doc-id": doc.doc_id },
       el("th", { scope: "row" }, el("code", {}, doc.doc_id)),
@@ -258,7 +273,7 @@
       el("td", { class: "n" }, doc.pages ? String(doc.pages) : "–"),
       el("td", { class: "n" }, String(doc.sentences || 0)),
       el("td", {}, version),
-      el("td", {}, when(doc.updated) || "–"),
+      el("td", { class: "date" }, when(doc.updated) || "–"),
       el("td", { "data-col": "state" }, state),
       el("td", {}, doc.skipped || "–"),
       el("td", {}, remove));
@@ -323,6 +338,7 @@
       result.replaceChildren(el("p", { class: "ok", "data-testid": "upload-accepted" },
         `Accepted ${accepted.doc_id} (version ${accepted.version.slice(0, 10)}): queued for the ` +
         "next build. It is listed as live once the build is done."));
+      lastUpload = { doc_id: accepted.doc_id, version: accepted.version };
       $("upload-form").reset();
       $("doc-id").placeholder = "";
     } catch (error) {
@@ -681,7 +697,7 @@
     if (data.comments.length) {
       parts.push(tableRegion("Comments", ["When", "Rating", "Comment", "Question", "Articles"],
         data.comments.map((c) => el("tr", {},
-          el("td", {}, when(c.created_at)),
+          el("td", { class: "date" }, when(c.created_at)),
           el("td", {}, c.helpful ? "Helpful" : "Not helpful"),
           el("td", {}, c.comment || "–"),
           el("td", {}, c.question || "–"),
@@ -744,8 +760,8 @@
         el("td", { class: "n" }, String(t.last_30_days)),
         el("td", { class: "n" }, String(t.abstained)),
         el("td", { class: "n" }, String(t.low_confidence)),
-        el("td", {}, when(t.first_seen).slice(0, 10)),
-        el("td", {}, when(t.last_seen).slice(0, 10)),
+        el("td", { class: "date" }, when(t.first_seen).slice(0, 10)),
+        el("td", { class: "date" }, when(t.last_seen).slice(0, 10)),
         el("td", {}, t.examples.length ? el("ul", {}, t.examples.map((x) => el("li", {}, x))) : "–"))),
       "gap-topics"),
     ];
