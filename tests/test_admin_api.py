@@ -57,7 +57,7 @@ def test_wrong_missing_and_patient_keys_are_refused(tmp_path):
         assert client.get("/v1/admin/status", headers={"X-Admin-Key": "nope"}).status_code == 401
         patient = {"X-API-Key": PATIENT_KEY, "X-Admin-Key": PATIENT_KEY}
         assert client.get("/v1/admin/status", headers=patient).status_code == 401
-        # The admin key needs no patient key beside it, and admits nowhere else.
+        # The admin key needs no patient key beside it, and is no patient key (X-API-Key).
         assert client.get("/v1/admin/status", headers=admin_headers()).status_code == 200
         assert client.post("/v1/answer", json={"question": "knee?"},
                            headers={"X-API-Key": "admin-secret-1"}).status_code == 401
