@@ -38,15 +38,16 @@ class CitedComposer:
     def compose(self, query: Query, selected: list[Candidate], triage: TriageResult,
                 coverage: Coverage) -> Answer:
         records = self.store.sentences([c.sentence for c in selected])
+        sections = self.store.sections([rec.idx for rec in records])
         score_of = {c.sentence: c.score for c in selected}
         sentences: list[AnswerSentence] = []
         citations: list[Citation] = []
         blocks: list[tuple[str, str, list[AnswerSentence]]] = []
-        for n, rec in enumerate(records, start=1):
+        for n, (rec, section) in enumerate(zip(records, sections), start=1):
             title, url, version = self._doc_meta(rec.doc_idx)
             citations.append(Citation(n, rec.doc_id, title, url, rec.text, rec.start, rec.end,
                                       round(score_of[rec.idx], 4), version, page=rec.page,
-                                      section=rec.section))
+                                      section=section))
             sentence = AnswerSentence(rec.text, (n,))
             sentences.append(sentence)
             if not blocks or blocks[-1][0] != rec.doc_id:

@@ -19,8 +19,7 @@ from groundedqa.api.protection import ADMIN_PREFIX
 from groundedqa.eval import grounding
 from groundedqa.eval.clients import PipelineClient
 from groundedqa.eval.runs import BUILTIN_SETS, EvalBusy, EvalRunner, builtin_questions, run_csv, run_json
-from groundedqa.feedback_export import feedback_summary, to_csv
-from groundedqa.feedback_export import feedback_rows
+from groundedqa.feedback_export import feedback_rows, feedback_summary, to_csv
 from groundedqa.gap_report import build_report, report_json
 from groundedqa.state import StateStore
 

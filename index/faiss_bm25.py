@@ -211,28 +211,25 @@ class SqliteSentenceStore:
             f"SELECT idx, doc_idx, start, end, kind, block, text, {self._page_column} FROM sentences "
             f"WHERE idx IN ({marks})", ids
         )
-        sections = self._sections(ids)
         by_id = {
             r[0]: SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6], KIND_NAMES[r[4]], r[5],
-                                 r[7], sections.get(r[0], ()))
+                                 r[7])
             for r in found
         }
         return [by_id[i] for i in ids if i in by_id]
 
-    def _sections(self, rows: tuple[int, ...]) -> dict[int, tuple[str, ...]]:
-        """The heading path of the passage holding each row (rows in no passage: absent)."""
+    def sections(self, rows: Sequence[int]) -> list[tuple[str, ...]]:
         first, last = self._layout["passage_first"], self._layout["passage_last"]
+        rows = [int(r) for r in rows]
         # Passages are stored in reading order, so their first rows ascend: the last passage
         # starting at or before a row is the one that can hold it.
         at = np.searchsorted(first, np.asarray(rows, dtype=np.int64), side="right") - 1
-        passage_of = {row: int(p) for row, p in zip(rows, at) if p >= 0 and last[p] >= row}
-        if not passage_of:
-            return {}
-        wanted = tuple(sorted(set(passage_of.values())))
+        passage_of = [int(p) if p >= 0 and last[p] >= row else None for row, p in zip(rows, at)]
+        wanted = tuple(sorted({p for p in passage_of if p is not None}))
         paths = dict(self._query(
             f"SELECT idx, heading_path FROM passages WHERE idx IN ({','.join('?' * len(wanted))})",
-            wanted))
-        return {row: tuple(json.loads(paths[p])) for row, p in passage_of.items() if p in paths}
+            wanted)) if wanted else {}
+        return [tuple(json.loads(paths[p])) if p in paths else () for p in passage_of]
 
     def sentence_vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         return np.asarray(self._sentence_vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)

@@ -63,5 +63,3 @@ class SentenceRecord:
     kind: str
     block: int = 0
     page: int | None = None  # source page the span starts on (PDF); None without pages
-    #: Heading path of the section the span stands in (outermost first); empty outside any.
-    section: tuple[str, ...] = ()

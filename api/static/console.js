@@ -631,6 +631,16 @@
     return select.value ? `?since=${encodeURIComponent(select.value)}` : "";
   }
 
+  /** A report for the period chosen in `select`; null, with the reason shown in `target`. */
+  async function fetchReport(path, select, target, what) {
+    try {
+      return await api(path + sinceQuery(select));
+    } catch (error) {
+      target.replaceChildren(el("p", { class: "error" }, `Could not load ${what}: ${error.message}`));
+      return null;
+    }
+  }
+
   function tableRegion(label, head, rows, testId) {
     return el("div", { class: "table-wrap", role: "region", tabindex: "0", "aria-label": label },
       el("table", { "data-testid": testId },
@@ -653,13 +663,8 @@
 
   async function loadFeedback() {
     const target = $("feedback-body");
-    let data;
-    try {
-      data = await api(`/v1/admin/feedback${sinceQuery($("feedback-period"))}`);
-    } catch (error) {
-      target.replaceChildren(el("p", { class: "error" }, `Could not load feedback: ${error.message}`));
-      return;
-    }
+    const data = await fetchReport("/v1/admin/feedback", $("feedback-period"), target, "feedback");
+    if (!data) return;
     if (!data.total) {
       target.replaceChildren(el("p", { "data-testid": "feedback-summary" },
         "No feedback in this period yet. Patients rate answers with the widget's helpful / not " +
@@ -719,13 +724,8 @@
 
   async function loadGaps() {
     const target = $("gaps-body");
-    let data;
-    try {
-      data = await api(`/v1/admin/gaps${sinceQuery($("gaps-period"))}`);
-    } catch (error) {
-      target.replaceChildren(el("p", { class: "error" }, `Could not load the gaps: ${error.message}`));
-      return;
-    }
+    const data = await fetchReport("/v1/admin/gaps", $("gaps-period"), target, "the gaps");
+    if (!data) return;
     if (!data.topics.length) {
       target.replaceChildren(el("p", { "data-testid": "gaps-summary" },
         "No coverage gaps in this period: every question was answered."));
