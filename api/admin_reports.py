@@ -72,10 +72,9 @@ def reports_router(state: StateStore, holder: ServiceHolder, runner: EvalRunner)
                 raise grounding.QuestionFileError(
                     "give a question file (JSONL) or the name of a built-in set "
                     f"({', '.join(BUILTIN_SETS)})")
+            run = runner.start(asked, source)
         except grounding.QuestionFileError as exc:
             return problem(422, "invalid_questions", str(exc), request)
-        try:
-            run = runner.start(asked, source)
         except EvalBusy as exc:
             return problem(409, "eval_running", str(exc), request)
         return run_json(run)

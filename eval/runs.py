@@ -30,6 +30,8 @@ from groundedqa.feedback_export import spreadsheet_cell
 BUILTIN_SETS = ("seed", "safety", "answers")
 #: Runs kept for the list (older ones are forgotten).
 KEEP_RUNS = 20
+#: Questions per run at most: a run shares the server's cores with patients for its whole length.
+MAX_QUESTIONS = 5000
 CSV_COLUMNS = ("line", "question", "kind", "split", "passed", "abstained", "urgent", "answer",
                "cited_docs", "failures")
 
@@ -73,7 +75,12 @@ class EvalRunner:
         self._lock = threading.Lock()
 
     def start(self, questions: list[grounding.Question], source: str) -> EvalRun:
-        """Queue `questions` for a background run; EvalBusy while another run is unfinished."""
+        """Queue `questions` for a background run; EvalBusy while another run is unfinished,
+        QuestionFileError for more than MAX_QUESTIONS."""
+        if len(questions) > MAX_QUESTIONS:
+            raise grounding.QuestionFileError(
+                f"{source}: {len(questions)} questions; a run takes {MAX_QUESTIONS} at most "
+                "(split the file, or run `groundedqa eval grounding` on it)")
         with self._lock:
             busy = next((r for r in self._runs.values() if r.status in ("queued", "running")), None)
             if busy is not None:

@@ -295,3 +295,13 @@ def test_a_second_run_waits_for_the_first():
         time.sleep(0.01)
     assert first.status == "done" and first.done == 1
     assert runner.start([Question("q?", "abstain")], "third").source == "third"
+
+
+def test_an_overlong_question_file_is_refused(client):
+    from groundedqa.eval.runs import MAX_QUESTIONS
+
+    line = json.dumps({"question": "knee?", "kind": "answer"}) + "\n"
+    response = client.post("/v1/admin/eval", headers=admin_headers(),
+                           files={"file": ("big.jsonl", (line * (MAX_QUESTIONS + 1)).encode())})
+    assert response.status_code == 422
+    assert f"a run takes {MAX_QUESTIONS} at most" in response.json()["error"]["message"]
