@@ -80,13 +80,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from groundedqa.api.app import create_app
+    from groundedqa.index.batching import with_batching
     from groundedqa.index.encoders import load_encoder
     from groundedqa.service import Service
 
-    encoder = load_encoder(settings, threads=settings.query_threads)
+    encoder = load_encoder(settings, threads=settings.query_threads, serving=True)
     ensure_index(settings, encoder)
     # Load now, so a bad index fails here with a clear message, not on the first request.
-    service = Service.load(settings, encoder=encoder)
+    service = Service.load(settings, encoder=with_batching(encoder, settings))
     app = create_app(settings, service)
     # The app writes its own JSON access log (without client addresses); uvicorn's would repeat it.
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,

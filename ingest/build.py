@@ -25,7 +25,7 @@ from groundedqa.index.builds import (
     publish,
     write_build,
 )
-from groundedqa.index.encoders import expected_fingerprint, load_encoder
+from groundedqa.index.encoders import expected_model, load_encoder, same_encoder
 from groundedqa.index.ports import Encoder, IndexBackend, LoadedIndex
 from groundedqa.index.records import DocData
 from groundedqa.ingest import chunk as chunk_mod
@@ -159,8 +159,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     report = BuildReport(build_id=None, changed=False)
     timings = report.timings
     pipeline = pipeline_fingerprint(settings)
-    fingerprint = (embedder.describe()["fingerprint"] if embedder is not None
-                   else expected_fingerprint(settings))
+    expected = embedder.describe() if embedder is not None else expected_model(settings)
 
     t = time.perf_counter()
     sources, skipped = _load(paths)
@@ -171,7 +170,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     old_ok = (
         old is not None
         and old.manifest.get("pipeline") == pipeline
-        and old.manifest.get("model", {}).get("fingerprint") == fingerprint
+        and same_encoder(old.manifest.get("model", {}), expected)
     )
     # A build from before title vectors is reused, but rewritten with its titles embedded.
     old_complete = old_ok and old.store.title_vectors() is not None
