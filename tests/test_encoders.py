@@ -191,7 +191,7 @@ def test_span_vector_pools_the_tokens_inside_the_span_only():
 @pytest.mark.slow
 def test_late_chunked_sentence_vectors_line_up_with_their_sentences(embedder):
     settings = Settings()
-    doc = prepare(SourceDoc(doc_id="knee", source="knee.md", format="md", raw=KNEE, metadata={}),
+    doc = prepare(SourceDoc(doc_id="knee", source="knee.md", format="markdown", raw=KNEE, metadata={}),
                   settings, "hash")
     for chunk in doc.chunks:
         for i, start, end in _sentence_windows(doc, chunk):
