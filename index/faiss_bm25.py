@@ -35,6 +35,10 @@ from groundedqa.ingest.models import Chunk, Span
 # bm25s logs its indexing steps at DEBUG on a handler of its own; the ingest summary is enough.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
+#: Texts whose analysis a lexical index keeps, and sentence records a store keeps (both re-read
+#: by later questions); past this many the cache starts over.
+TERMS_CACHE_SIZE = 50_000
+RECORDS_CACHE_SIZE = 50_000
 #: Past this many passages the dense index is HNSW (approximate); below it, exact inner product.
 HNSW_MIN_PASSAGES = 100_000
 _FILES = ("records.sqlite", "layout.npz", "passages.npy", "sentences.npy", "passages.faiss",
@@ -96,6 +100,7 @@ class Bm25LexicalIndex:
         self._size = size
         self._bm25: Any = None
         self._lock = threading.Lock()
+        self._terms: dict[str, list[str]] = {}
 
     def _model(self) -> Any:
         if self._bm25 is None:
@@ -107,15 +112,26 @@ class Bm25LexicalIndex:
         return self._bm25
 
     def search(self, query: str, k: int) -> list[PassageHit]:
-        tokens = tokenize([query])[0]
         bm25 = self._model()
-        if not tokens or not bm25.get_tokens_ids(tokens) or not self._size:
+        ids = bm25.get_tokens_ids(self.terms([query])[0])
+        if not ids or not self._size:
             return []
-        docs, scores = bm25.retrieve([tokens], k=min(k, self._size), show_progress=False, n_threads=1)
-        return [PassageHit(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        # bm25s's own scores; the top k taken here rather than by `retrieve`, whose thread pool
+        # and progress machinery cost a question more than the scoring itself.
+        scores = bm25.get_scores_from_ids(ids)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((top, -scores[top]))]
+        return [PassageHit(int(d), float(scores[d])) for d in top if scores[d] > 0]
 
     def terms(self, texts: list[str]) -> list[list[str]]:
-        return tokenize(texts)
+        # Candidate sentences come back question after question: each is analysed once.
+        missing = [t for t in dict.fromkeys(texts) if t not in self._terms]
+        if missing:
+            if len(self._terms) + len(missing) > TERMS_CACHE_SIZE:
+                self._terms.clear()
+            self._terms.update(zip(missing, tokenize(missing)))
+        return [self._terms.get(t) or tokenize([t])[0] for t in texts]
 
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         # BM25's idf from the stored index: document frequency = stored entries of the term.
@@ -145,6 +161,7 @@ class SqliteSentenceStore:
             f"file:{build_dir / 'records.sqlite'}?mode=ro", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()
+        self._records: dict[int, SentenceRecord] = {}
         rows = self._query("SELECT doc_id, title FROM documents ORDER BY idx")
         self.doc_ids: list[str] = [r[0] for r in rows]
         self.doc_titles: list[str] = [r[1] for r in rows]
@@ -187,15 +204,19 @@ class SqliteSentenceStore:
         if not len(rows):
             return []
         ids = tuple(int(i) for i in rows)
-        marks = ",".join("?" * len(ids))
-        found = self._query(
-            f"SELECT idx, doc_idx, start, end, kind, block, text FROM sentences WHERE idx IN ({marks})", ids
-        )
-        by_id = {
-            r[0]: SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6], KIND_NAMES[r[4]], r[5])
-            for r in found
-        }
-        return [by_id[i] for i in ids if i in by_id]
+        cache = self._records
+        missing = tuple(i for i in dict.fromkeys(ids) if i not in cache)
+        if missing:
+            # The same candidate sentences come back question after question: each row is read
+            # from SQLite once (the records never change within a build).
+            if len(cache) + len(missing) > RECORDS_CACHE_SIZE:
+                cache.clear()
+            marks = ",".join("?" * len(missing))
+            for r in self._query("SELECT idx, doc_idx, start, end, kind, block, text FROM sentences "
+                                 f"WHERE idx IN ({marks})", missing):
+                cache[r[0]] = SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6],
+                                             KIND_NAMES[r[4]], r[5])
+        return [cache[i] for i in ids if i in cache]
 
     def sentence_vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         return np.asarray(self._sentence_vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
@@ -347,6 +368,9 @@ class FaissBm25Backend:
     def open(self, build_dir: Path, manifest: dict[str, Any]) -> LoadedIndex:
         import faiss
 
+        # One question searches at a time per request thread: FAISS's OpenMP team would only
+        # contend with the other requests for the cores.
+        faiss.omp_set_num_threads(1)
         from groundedqa.index.builds import IndexCorrupt
 
         try:
