@@ -67,9 +67,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def register_bench_ingest(bench_subparsers: argparse._SubParsersAction) -> None:
     """Add `bench ingest` under the `bench` command."""
     p = bench_subparsers.add_parser(
-        "ingest", help="ingest throughput vs a bare model.encode of the same texts",
-        description="Ingest PATH into a temporary index and time, in the same run, a bare "
-        "model.encode of exactly the texts the ingest embedded.",
+        "ingest", help="ingest wall time vs one bare torch pass over every token",
+        description="Ingest PATH into a temporary index with the configured encoder and time, "
+        "in the same run, one bare torch pass over every token of the same documents (their "
+        "cleaned text in 200-word windows, batch 64).",
     )
     p.add_argument("path", type=Path, metavar="PATH")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N documents")
@@ -255,7 +256,7 @@ def _check_ids(dataset: Any, store: Any, console: Any) -> None:
 # ------------------------------------------------------------------------------------------------
 
 def run_bench_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    """Time an ingest and a bare encode of the same texts in one run; print or --json."""
+    """Time an ingest and one bare torch pass over its tokens in one run; print or --json."""
     from groundedqa.eval.bench_ingest import bench_ingest, describe
     from groundedqa.ingest.build import IngestError, progress_context
 
