@@ -21,6 +21,7 @@ from groundedqa.answer.retrieve import HybridRetriever
 from groundedqa.answer.select import MmrSelector
 from groundedqa.answer.triage import Triage
 from groundedqa.answer.types import Answer, AnswerTuning
+from groundedqa.answer.urgent import UrgentScorer
 from groundedqa.index.builds import check_model, open_index
 from groundedqa.index.encoders import load_encoder
 from groundedqa.index.ports import Encoder, LoadedIndex
@@ -63,7 +64,7 @@ class Service:
         """Wire the default stages over an open index (tests pass doubles at the seams instead)."""
         tuning = AnswerTuning.of(settings)
         search = HybridSearch(index, encoder, HybridWeights.of(settings))
-        triage = Triage(redflags, encoder.encode(redflags.statements()))
+        triage = Triage(redflags, UrgentScorer.train(redflags, encoder))
         store = index.store
         pipeline = AnswerPipeline(
             reader=PlainQuestionReader(encoder, triage, tuning),
