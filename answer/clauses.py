@@ -107,6 +107,11 @@ _LONG_AGO = re.compile(
     r"(?:young|younger|little|a kid|a child|a teenager|pregnant)|in the past|used to)\b",
     re.IGNORECASE,
 )
+# "only my left leg", "one-sided": says where symptoms are NOT as much as where they are.
+_ONE_SIDED = re.compile(
+    r"\b(?:only|just|solely)\s+(?:been\s+|ever\s+)?(?:in\s+|on\s+|down\s+)?(?:my\s+|the\s+)?"
+    r"(?:one|left|right|l|r)\b"
+    r"|\b(?:one|single)[- ]sided\b|\bunilateral\b|\bon one side\b", re.IGNORECASE)
 _SINCE = re.compile(r"\bsince\b", re.IGNORECASE)
 # A conditional or reported clause that only supposes a symptom.
 _SUPPOSED_ALWAYS = re.compile(
@@ -134,13 +139,14 @@ class Clause:
     text: str
     sentence: int  # which sentence of the message it belongs to
     denied: bool = False  # denies, calls normal, or says it has resolved
-    past: bool = False  # long past ("years ago", "used to"): context for the next clause only
+    past: bool = False  # context only: long past ("used to") or one-sided ("only my left leg")
     supposed: str = ""  # the part that only supposes ("if I ever ..."), cut from `described`
 
     @property
     def described(self) -> str:
-        """What the clause says the patient has now (empty when denied or past)."""
-        if self.denied or self.past:
+        """What the clause says the patient has (empty when denied); a `past` clause describes
+        only together with its neighbour ("it used to be my left leg" + "now both")."""
+        if self.denied:
             return ""
         if self.supposed:
             return self.text[: len(self.text) - len(self.supposed)].strip(" ,")
@@ -199,7 +205,7 @@ def analyse(text: str) -> list[Clause]:
         supposed = "" if denied else _supposed(part)
         if supposed:
             supposing = sentence
-        clauses.append(Clause(part, sentence, denied, _long_past(part), supposed))
+        clauses.append(Clause(part, sentence, denied, _long_past(part) or _one_sided(part), supposed))
     return clauses
 
 
@@ -251,6 +257,10 @@ def _resolved(clause: str) -> bool:
 def _long_past(clause: str) -> bool:
     match = _LONG_AGO.search(clause)
     return bool(match) and not _SINCE.search(clause[: match.start()])
+
+
+def _one_sided(clause: str) -> bool:
+    return bool(_ONE_SIDED.search(clause))
 
 
 def _supposed(clause: str) -> str:

@@ -60,8 +60,7 @@ class Triage:
 
         Denials are read in English only; in another language every clause counts (recall first).
         """
-        clauses = (analyse(question) if language == "en"
-                   else [Clause(text, n) for text, n in split_clauses(question)])
+        clauses = self._clauses(question, language)
         groups: list[list[str]] = [[c.described] for c in clauses if c.described]
         if len(groups) > MAX_CLAUSES:
             by_sentence: dict[int, list[str]] = {}
@@ -74,6 +73,11 @@ class Triage:
                 groups[i: i + 2] = [groups[i] + groups[i + 1]]
         return list(dict.fromkeys(", ".join(g) for g in groups))
 
+    @staticmethod
+    def _clauses(question: str, language: str) -> list[Clause]:
+        return (analyse(question) if language == "en"
+                else [Clause(text, n) for text, n in split_clauses(question)])
+
     def assess(self, query: Query) -> TriageResult:
         """Urgent when a described clause, or two neighbouring ones, score at the operating
         point for any concept."""
@@ -81,15 +85,20 @@ class Triage:
         if not texts:
             return TriageResult(False)
         vectors = np.asarray(query.clause_vectors, dtype=np.float32)
-        units, unit_vectors = list(texts), [v for v in vectors]
+        # Context-only clauses ("only my left leg", "it used to be ...") count only in a pair.
+        context = {c.described for c in self._clauses(query.text, query.language) if c.past}
+        alone = [i for i, t in enumerate(texts) if t not in context]
+        units, unit_vectors = [texts[i] for i in alone], [vectors[i] for i in alone]
         for i in range(len(texts) - 1):
+            if texts[i] in context and texts[i + 1] in context:
+                continue  # two context clauses describe nothing current
             mean = vectors[i] + vectors[i + 1]
             norm = float(np.linalg.norm(mean))
             units.append(f"{texts[i]}, {texts[i + 1]}")
             unit_vectors.append(mean / norm if norm > 1e-6 else mean)
-        proba = self.scorer.probabilities(units, np.vstack(unit_vectors), query.language)
-        if not proba.size:
+        if not units:
             return TriageResult(False)
+        proba = self.scorer.probabilities(units, np.vstack(unit_vectors), query.language)
         urgent_p = proba.max(axis=1)
         best = int(np.argmax(urgent_p))
         score = float(urgent_p[best])
