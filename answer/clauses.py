@@ -149,7 +149,8 @@ class Clause:
         if self.denied:
             return ""
         if self.supposed:
-            return self.text[: len(self.text) - len(self.supposed)].strip(" ,")
+            rest = self.text[: len(self.text) - len(self.supposed)].strip(" ,")
+            return rest if len(rest.split()) >= 2 else ""
         return self.text
 
 
@@ -201,7 +202,7 @@ def analyse(text: str) -> list[Clause]:
             # earlier clause is denied by this one.
             prev = clauses[-1]
             clauses[-1] = Clause(prev.text, prev.sentence, True, prev.past, prev.supposed)
-        denied = resolved or _denies(part)
+        denied = resolved or bool(_BARE_NO.match(part)) or _denies(part)
         supposed = "" if denied else _supposed(part)
         if supposed:
             supposing = sentence

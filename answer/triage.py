@@ -96,7 +96,7 @@ class Triage:
             norm = float(np.linalg.norm(mean))
             units.append(f"{texts[i]}, {texts[i + 1]}")
             unit_vectors.append(mean / norm if norm > 1e-6 else mean)
-        if not units:
+        if not units or not self.scorer.labels:
             return TriageResult(False)
         proba = self.scorer.probabilities(units, np.vstack(unit_vectors), query.language)
         urgent_p = proba.max(axis=1)

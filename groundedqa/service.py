@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from groundedqa.answer.compose import CitedComposer
-from groundedqa.answer.coverage import ScoreCoverage
+from groundedqa.answer.coverage import SubjectCoverage
 from groundedqa.answer.locate import SentenceLocator
 from groundedqa.answer.pipeline import AnswerPipeline
 from groundedqa.answer.question import PlainQuestionReader
@@ -72,7 +72,7 @@ class Service:
             retriever=HybridRetriever(search, tuning),
             reranker=IdentityReranker(),
             locator=SentenceLocator(store, index.dense, search, tuning),
-            coverage=ScoreCoverage(tuning),
+            coverage=SubjectCoverage(tuning, index.lexical, store),
             selector=MmrSelector(store, tuning),
             composer=CitedComposer(store, redflags, index.build_id),
         )
