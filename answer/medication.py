@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from groundedqa.answer.normalise import split_sentences
+
 _CLASSES = (
     r"medications?|medicines?|meds|drugs?|pills?|tablets?|capsules?|painkillers?|pain ?killers?|"
     r"pain relievers?|anti-?inflammator(?:y|ies)|nsaids?|opioids?|opiates?|narcotics?|"
@@ -60,7 +62,6 @@ _NOT_A_DRUG = re.compile(r"\b(?:non[- ]?drugs?|drug[- ]free|without (?:any )?(?:
                          r"medicines?|pills|meds))\b|\bis (?:the best )?medicine\b", re.IGNORECASE)
 #: A message of at most this many sentences is all question, even without a question form.
 SHORT_MESSAGE = 2
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 # A sentence that asks or requests something; statements in a story ("I take four medicines",
 # "she starts her first dose on Thursday") are context, not the question.
 _ASKING = re.compile(
@@ -73,7 +74,7 @@ _ASKING = re.compile(
 
 def asks_about_medication(question: str) -> bool:
     """True when the question asks about medicines, their doses or prescriptions."""
-    sentences = [s for s in _SENTENCE.split(question) if s.strip()]
+    sentences = split_sentences(question)
     asking = [s for s in sentences if _ASKING.search(s)]
     if not asking and len(sentences) <= SHORT_MESSAGE:
         asking = sentences  # "gabapentin dose for sciatica": short, unpunctuated, still a question

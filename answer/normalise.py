@@ -99,11 +99,16 @@ def collapse_repeats(text: str) -> str:
     return text
 
 
+def split_sentences(text: str) -> list[str]:
+    """The non-empty sentences of `text` (split after . ! ? and at line breaks)."""
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+
+
 def question_focus(text: str) -> str:
     """The question a long message asks (its subject line kept); short messages are their own."""
     if len(text.split()) <= FOCUS_WORDS:
         return text
-    sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+    sentences = split_sentences(text)
     asking = [s for s in sentences if s.endswith("?") or _ASKS.search(s)]
     if not asking:
         match = _RUN_ON_QUESTION.search(sentences[-1]) if sentences else None
