@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="sentences per answer at most (default: the service's own)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--report", type=Path, metavar="FILE", help="write an HTML report for clinicians")
+    p.add_argument("--split", metavar="NAME", default=None,
+                   help="evaluate only the questions of this split (e.g. tune or holdout)")
     for t in grounding.DEFAULT_THRESHOLDS:
         p.add_argument(t.option, type=float, default=t.bound, metavar="X",
                        help=f"{'maximum' if t.ceiling else 'minimum'} {t.metric} (default {t.bound:g})")
@@ -131,6 +133,8 @@ def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         questions = grounding.load_questions(args.questions)
+        if getattr(args, "split", None):
+            questions = grounding.select_split(questions, args.split)
     except grounding.QuestionFileError as exc:
         raise CliError(str(exc)) from exc
     thresholds = thresholds_from(args)
