@@ -5,6 +5,8 @@ SQLite by default, PostgreSQL for replicas), its schema migrated by Alembic.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -12,6 +14,7 @@ from sqlalchemy import Engine
 from groundedqa.state.db import StateError, current_revision, head_revision, make_engine, upgrade
 from groundedqa.state.feedback import FeedbackLog, UnknownAnswer
 from groundedqa.state.gaps import GapLog
+from groundedqa.state.lock import builder_lock
 from groundedqa.state.queue import ChangeQueue
 from groundedqa.state.versions import DocumentVersions
 
@@ -51,6 +54,10 @@ class StateStore:
             engine.dispose()
             raise
         return cls(engine, settings)
+
+    def builder_lock(self, index_dir: Path) -> AbstractContextManager[bool]:
+        """Become the clinic's one builder if no other process is (see `state/lock.py`)."""
+        return builder_lock(self.engine, index_dir)
 
     def purge(self) -> None:
         """Apply the retention periods (versions prune themselves when a build is recorded)."""
