@@ -19,7 +19,7 @@ from limits import strategies as sync_strategies
 from limits.aio import storage as aio_storage
 from limits.aio import strategies as aio_strategies
 from limits.errors import ConfigurationError, StorageError
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, storage_from_string
 
 from groundedqa.errors import CliError
 
@@ -99,8 +99,9 @@ def _shared_storage(url: str) -> aio_storage.Storage:
     options = {"socket_timeout": REDIS_TIMEOUT_SECONDS,
                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
     try:
-        return aio_storage.storage_from_string("async+" + url, implementation="redispy",
-                                               wrap_exceptions=True, **options)
+        # The "async+" scheme picks the asyncio storage; redis-py is the client installed.
+        return storage_from_string("async+" + url, implementation="redispy",
+                                   wrap_exceptions=True, **options)
     except (ConfigurationError, ValueError) as exc:
         raise CliError(f"GROUNDEDQA_RATE_LIMIT_STORAGE={_redacted(url)!r} is not usable "
                        f"({exc})") from exc
