@@ -39,6 +39,7 @@ from fastapi.responses import JSONResponse, Response
 from limits import RateLimitItem
 from limits import parse as parse_limit
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import ProcessCollector
 from prometheus_client import generate_latest
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -144,6 +145,8 @@ class ServiceMetrics:
     def create(cls) -> ServiceMetrics:
         """A fresh registry holding the service's metrics."""
         registry = CollectorRegistry(auto_describe=True)
+        # process_resident_memory_bytes and friends: `bench load --url` reads each replica's RSS.
+        ProcessCollector(registry=registry)
         return cls(
             registry=registry,
             requests=Counter("groundedqa_requests", "HTTP requests by route and status.",

@@ -36,6 +36,7 @@ def running_server(index: Path, rate_limit_off: bool = True,
     env = dict(os.environ)
     if rate_limit_off:
         env["GROUNDEDQA_RATE_LIMIT"] = ""
+    env["GROUNDEDQA_DRAIN_SECONDS"] = "0"  # no load balancer to drain from: stop at once
     command = [sys.executable, "-m", "groundedqa.cli", "serve", "--host", HOST,
                "--port", str(port), "--index", str(index), "--quiet"]
     # The server's output goes to a file, not a pipe: the access log (a JSON line per request)
