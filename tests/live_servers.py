@@ -129,3 +129,50 @@ def redis_server() -> Iterator[Redis]:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _nginx_binary() -> str:
+    for candidate in ("/usr/sbin/nginx", shutil.which("nginx")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    raise ServerUnavailable("nginx is not installed (run `make servers`: Debian's nginx package)")
+
+
+@contextmanager
+def nginx_server(site_conf: str, port: int) -> Iterator[str]:
+    """nginx serving `site_conf` (a conf.d file: upstream + server blocks, listening on `port`)
+    from a throwaway prefix; yields its URL."""
+    import socket
+
+    binary = _nginx_binary()
+    root = Path(tempfile.mkdtemp(prefix="groundedqa-nginx-"))
+    (root / "site.conf").write_text(site_conf)
+    temp = " ".join(f"{kind}_temp_path {root / kind};"
+                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (root / "nginx.conf").write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"daemon off;\nworker_processes 1;\npid {root / 'nginx.pid'};\n"
+        f"error_log {root / 'error.log'} warn;\nevents {{ worker_connections 512; }}\n"
+        f"http {{ access_log off; {temp} include {root / 'site.conf'}; }}\n")
+    process = subprocess.Popen([binary, "-p", str(root), "-e", str(root / "error.log"), "-c",
+                                str(root / "nginx.conf")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start: "
+                                       + process.stderr.read().decode("utf-8", "replace")) from None
+                time.sleep(0.05)
+        yield f"http://{HOST}:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(root, ignore_errors=True)

@@ -7,12 +7,15 @@ import json
 import signal
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
+from groundedqa.eval.server import HOST, free_port
 from groundedqa.index.builds import published_history
 from tests.clinic_helpers import ANKLE
+from tests.live_servers import ServerUnavailable, nginx_server
 from tests.replica_cluster import (
     ADMIN_KEY,
     DRAIN_SECONDS,
@@ -23,6 +26,9 @@ from tests.replica_cluster import (
     log_tail,
     patient_headers,
 )
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE_NGINX = REPO / "deploy" / "compose-nginx.conf"
 
 pytestmark = pytest.mark.slow
 
@@ -170,3 +176,33 @@ def test_sigterm_under_load_fails_no_request(three):
     assert isinstance(response, httpx.Response) and response.status_code == 200, response
     assert in_flight["ended"] > terminated_at + DRAIN_SECONDS
     assert exited_at >= in_flight["ended"] - 0.5
+
+
+@pytest.fixture
+def proxy(three):
+    """nginx with the compose file's proxy config, pointed at the three replicas."""
+    port = free_port()
+    site = COMPOSE_NGINX.read_text().replace("listen 80;", f"listen {HOST}:{port};")
+    for replica in three.replicas:
+        site = site.replace(f"replica{replica.number}:8000", f"{HOST}:{replica.port}")
+    assert site.count(f"server {HOST}:") == 3 and "listen 80;" not in site
+    try:
+        with nginx_server(site, port) as url:
+            yield url
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def test_through_the_compose_proxy_a_killed_and_a_stopped_replica_fail_no_request(three, proxy):
+    killed, stopped, _ = three.replicas
+    with Load(lambda: [proxy]) as load:
+        load.wait_for([proxy], answers=20)
+        names = {httpx.get(proxy + "/healthz").json()["replica"] for _ in range(6)}
+        killed.process.send_signal(signal.SIGKILL)
+        stopped.process.send_signal(signal.SIGTERM)
+        assert stopped.process.wait(30) is not None and killed.process.wait(10) is not None
+        after = len(load.outcomes)
+        load.wait_for([proxy], answers=after + 20)
+    assert len(names) == 3  # round-robin over the three
+    failed = [o for o in load.outcomes if o.status != 200]
+    assert not failed, failed[:5]
