@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from limits import RateLimitItem
 from limits import strategies as sync_strategies
@@ -30,6 +32,8 @@ log = logging.getLogger("groundedqa.ratelimit")
 REDIS_TIMEOUT_SECONDS = 0.5
 _WARN_EVERY_SECONDS = 60.0
 
+T = TypeVar("T")
+
 
 class RateLimiter:
     """`hit`, `test`, `reset_time` on the shared storage, or on memory while it is unreachable."""
@@ -42,36 +46,34 @@ class RateLimiter:
             aio_strategies.MovingWindowRateLimiter(_shared_storage(storage_url))
         self._warned_at = -_WARN_EVERY_SECONDS
 
-    @property
-    def shared(self) -> bool:
-        return self._shared is not None
-
     async def hit(self, item: RateLimitItem, key: str) -> bool:
         """Count one request; False when it is over the limit."""
-        if self._shared is not None:
-            try:
-                return await self._shared.hit(item, key)
-            except StorageError as exc:
-                self._fell_back(exc)
-        return self._local.hit(item, key)
+        return await self._either(lambda shared: shared.hit(item, key),
+                                  lambda: self._local.hit(item, key))
 
     async def test(self, item: RateLimitItem, key: str) -> bool:
         """True when one more request would be within the limit (nothing is counted)."""
-        if self._shared is not None:
-            try:
-                return await self._shared.test(item, key)
-            except StorageError as exc:
-                self._fell_back(exc)
-        return self._local.test(item, key)
+        return await self._either(lambda shared: shared.test(item, key),
+                                  lambda: self._local.test(item, key))
 
     async def reset_time(self, item: RateLimitItem, key: str) -> float:
         """When (epoch seconds) the window frees a request for `key`."""
+
+        async def shared_reset(shared: aio_strategies.MovingWindowRateLimiter) -> float:
+            return (await shared.get_window_stats(item, key)).reset_time
+
+        return await self._either(shared_reset,
+                                  lambda: self._local.get_window_stats(item, key).reset_time)
+
+    async def _either(self, shared: Callable[[aio_strategies.MovingWindowRateLimiter], Awaitable[T]],
+                      local: Callable[[], T]) -> T:
+        """The shared storage's answer, or this process's while the shared one is unreachable."""
         if self._shared is not None:
             try:
-                return (await self._shared.get_window_stats(item, key)).reset_time
+                return await shared(self._shared)
             except StorageError as exc:
                 self._fell_back(exc)
-        return self._local.get_window_stats(item, key).reset_time
+        return local()
 
     def _fell_back(self, exc: StorageError) -> None:
         now = time.monotonic()

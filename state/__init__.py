@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from filelock import FileLock
 from sqlalchemy import Engine
 
 from groundedqa.state.db import StateError, current_revision, head_revision, make_engine, upgrade
@@ -46,7 +47,14 @@ class StateStore:
         engine = make_engine(settings.state_store_url())
         try:
             if engine.url.get_backend_name() == "sqlite":
-                upgrade(engine)
+                # Replicas on one machine start together: one migrates, the others then find
+                # the schema current.
+                database = engine.url.database
+                if database and database != ":memory:":
+                    with FileLock(f"{database}.migrate.lock", timeout=120):
+                        upgrade(engine)
+                else:
+                    upgrade(engine)
             elif current_revision(engine) != head_revision():
                 raise StateError(f"the state store {engine.url!r} is not at the current schema "
                                  f"({head_revision()}): run `groundedqa db upgrade`")

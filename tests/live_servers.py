@@ -123,11 +123,7 @@ def redis_server() -> Iterator[Redis]:
         client.close()
         yield Redis(port)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -170,9 +166,14 @@ def nginx_server(site_conf: str, port: int) -> Iterator[str]:
                 time.sleep(0.05)
         yield f"http://{HOST}:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -147,3 +147,19 @@ def test_a_build_in_progress_elsewhere_is_left_alone_and_an_orphaned_one_is_rebu
     change = state.changes.get(claimed.change_id)
     assert (change.status, change.owner) == ("done", "here:2") and change.build_id
     assert state.changes.pending() == []
+
+
+def test_replicas_opening_one_new_sqlite_store_at_once_all_find_it_migrated(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = Settings(index=tmp_path / "var" / "index")
+
+    def open_and_count() -> int:
+        state = StateStore.open(settings)
+        try:
+            return len(state.changes.pending())
+        finally:
+            state.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda _: open_and_count(), range(4))) == [0, 0, 0, 0]
