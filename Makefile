@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install browser clean-index
+.PHONY: run test install browser servers clean-index
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,11 +20,16 @@ install: $(STAMP)
 browser:
 	bash scripts/install-chromium.sh
 
+# Debian's redis-server and postgresql for the replica tests (their fixtures start and stop
+# throwaway instances).
+servers:
+	bash scripts/install-servers.sh
+
 run: $(STAMP)
 	$(BIN)/groundedqa ingest --sync
 	$(BIN)/groundedqa serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) browser
+test: $(STAMP) browser servers
 	$(BIN)/python -m pytest -q -ra
 
 clean-index:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
@@ -33,6 +34,9 @@ _FALLBACK_DISCLAIMER = (
     "If you have severe or worsening symptoms, seek medical care now."
 )
 _ERRORS = {"model": ErrorResponse}
+#: How long feedback on an unknown answer id waits for that answer's record: behind a load
+#: balancer another replica may have answered, and it stores the record off the request path.
+FEEDBACK_RECORD_WAIT_SECONDS = 2.0
 INVALID_JSON = "the request body is not valid JSON (UTF-8 encoded)"
 LONE_SURROGATE = ("question is not valid Unicode text: it holds a lone surrogate escape "
                   "(such as \\ud800) that stands for no character")
@@ -83,11 +87,15 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     from groundedqa.api.protection import install_protection
     from groundedqa.api.records import AnswerRecords
     from groundedqa.api.console import install_console
+    from groundedqa.api.replica import Replica, install_replica
     from groundedqa.api.widget import install_widget
 
+    replica = Replica(settings.replica_name())
+    app.state.replica = replica
     # Before the protection layers: its guard sits inside them (see install_admin).
-    install_admin(app, settings, state, holder)
+    worker = install_admin(app, settings, state, holder)
     install_protection(app, settings)
+    install_replica(app, replica, holder, lambda: worker.builds)
     install_widget(app)
     install_console(app)
     records = AnswerRecords(state, settings)
@@ -103,9 +111,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     @app.api_route("/healthz", methods=["GET", "HEAD"], response_model=Health,
                    responses={503: _ERRORS})
     def healthz() -> Health:
-        """200 once an index is loaded and answering."""
+        """200 once an index is loaded and answering (also while draining: see /readyz)."""
         current = live()
-        return Health(status="ok", index=current.build_id, documents=len(current.index.store.doc_ids))
+        return Health(status="ok", index=current.build_id, documents=len(current.index.store.doc_ids),
+                      replica=replica.name)
 
     @app.post("/v1/answer", response_model=AnswerResponse,
               responses={400: _ERRORS, 422: _ERRORS, 503: _ERRORS})
@@ -133,10 +142,17 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
         except UnknownAnswer:
             records.flush()  # the answer's record may still be on its way to the store
-            try:
-                stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
-            except UnknownAnswer as exc:
-                raise ApiError(404, "unknown_answer", str(exc)) from exc
+            deadline = time.monotonic() + FEEDBACK_RECORD_WAIT_SECONDS
+            while True:
+                try:
+                    stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
+                    break
+                except UnknownAnswer as exc:
+                    # ... or on its way from the replica that answered (records are written
+                    # off the request path there).
+                    if time.monotonic() >= deadline:
+                        raise ApiError(404, "unknown_answer", str(exc)) from exc
+                    time.sleep(0.1)
         return {"answer_id": stored.answer_id, "helpful": stored.helpful, "stored": True}
 
     @app.get("/v1/documents", response_model=list[DocumentSummary], responses={503: _ERRORS})

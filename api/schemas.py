@@ -146,3 +146,4 @@ class Health(BaseModel):
     status: str
     index: str | None
     documents: int
+    replica: str  # hostname:pid (or GROUNDEDQA_REPLICA_ID): which replica answered

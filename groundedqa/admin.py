@@ -5,6 +5,11 @@ One implementation for both edges: the admin API (`api/admin.py`, whose builder 
 the corpus folder, then queued in the state store; a build takes every queued change at once,
 so changes made during a build are coalesced into the next one. The live index is never touched
 until a complete build is published.
+
+Any number of replicas may run builders on one clinic: only the holder of the builder lock
+(`StateStore.builder_lock`: a PostgreSQL advisory lock, or a file lock in the index root with
+SQLite) claims and builds, so one build runs at a time; every replica then swaps to the
+published build by itself.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class ClinicAdmin:
         self.corpus = CorpusEditor(settings)
         self._encoder = encoder
         self._build = build
+        self.owner = settings.replica_name()
 
     def put(self, doc_id: str, file_name: str, data: bytes,
             fields: dict[str, str | None]) -> Accepted:
@@ -66,14 +72,27 @@ class ClinicAdmin:
         return self.state.changes.add(doc_id, "delete", None)
 
     def build_pending(self) -> list[Change]:
-        """Build the corpus if changes are queued; return the changes this build took.
+        """Build the corpus if changes are queued and no other process is building; return the
+        changes this build took (empty: nothing queued, or another builder has the lock and
+        will take them).
 
         A failed build marks its changes failed with the reason (the live index stays); their
         files are in the corpus, so the next build includes them anyway.
         """
-        changes = self.state.changes.claim()
-        if not changes:
-            return []
+        with self.state.builder_lock(Path(self.settings.index)) as builder:
+            if not builder:
+                return []
+            # The lock is ours, so no build runs anywhere: `building` changes are orphans of a
+            # builder that died mid-build.
+            orphans = self.state.changes.requeue_orphans()
+            if orphans:
+                log.warning("requeued %d changes an interrupted build had claimed", orphans)
+            changes = self.state.changes.claim(self.owner)
+            if not changes:
+                return []
+            return self._build_claimed(changes)
+
+    def _build_claimed(self, changes: list[Change]) -> list[Change]:
         try:
             report = self.build_corpus()
         except Exception as exc:  # noqa: BLE001 - reported in the status, the server goes on
@@ -113,7 +132,8 @@ class ClinicAdmin:
             "live": serving,
             "published": current_build_id(self.settings.index),
             "building": ({"changes": [c.to_dict() for c in building],
-                          "since": min(c.started_at for c in building).isoformat(timespec="seconds")}
+                          "since": min(c.started_at for c in building).isoformat(timespec="seconds"),
+                          "by": building[0].owner}
                          if building else None),
             "pending": [c.to_dict() for c in changes.pending()],
             "last_error": failed.error if failed else None,

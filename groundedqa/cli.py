@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 
 from groundedqa.errors import CliError
@@ -116,20 +117,42 @@ def _print_skipped(report, console) -> None:
             console.print(f"    {item.source}: {item.reason}", markup=False)
 
 
+#: How long a replica starting on an empty index root waits for another one's first build.
+FIRST_BUILD_WAIT_SECONDS = 1800.0
+
+
 def ensure_index(settings: Settings, embedder=None) -> None:
-    """Build the default index from the corpus folder when none exists yet."""
+    """Build the default index from the corpus folder when none exists yet.
+
+    Replicas starting together on one empty index root build it once: the one holding the
+    builder lock builds, the others wait for its CURRENT.
+    """
     from rich.console import Console
 
     from groundedqa.ingest.build import build_index
     from groundedqa.index.builds import current_build_id
 
-    if current_build_id(settings.index) is None:
-        console = Console(stderr=True)
-        console.print(f"no index at {settings.index}: building it from {settings.corpus}")
-        state = _record_versions(settings)
-        report = build_index([settings.corpus], settings.index, settings, embedder=embedder,
-                             on_publish=state.versions.record_published)
-        print_ingest_summary(report, settings.index, console)
+    if current_build_id(settings.index) is not None:
+        return
+    console = Console(stderr=True)
+    state = _record_versions(settings)
+    deadline = time.monotonic() + FIRST_BUILD_WAIT_SECONDS
+    try:
+        while current_build_id(settings.index) is None:
+            with state.builder_lock(settings.index) as builder:
+                if builder and current_build_id(settings.index) is None:
+                    console.print(f"no index at {settings.index}: building it from {settings.corpus}")
+                    report = build_index([settings.corpus], settings.index, settings,
+                                         embedder=embedder,
+                                         on_publish=state.versions.record_published)
+                    print_ingest_summary(report, settings.index, console)
+                    return
+            if time.monotonic() > deadline:
+                raise CliError(f"no index at {settings.index} after waiting "
+                               f"{FIRST_BUILD_WAIT_SECONDS:.0f} s for another replica's build")
+            time.sleep(1.0)
+    finally:
+        state.close()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -142,23 +165,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # scores through bm25s's numpy path: blocking the import keeps ~80 MiB (numba + llvmlite)
     # out of every replica.
     sys.modules.setdefault("numba", None)  # type: ignore[arg-type]
-    import uvicorn
-
-    from groundedqa.api.app import create_app
-    from groundedqa.api.server import server_config
-    from groundedqa.index.batching import with_batching
     from groundedqa.index.encoders import load_encoder
+
+    serve(settings, load_encoder(settings, threads=settings.query_threads, serving=True),
+          host=args.host,
+          port=args.port, quiet=args.quiet)
+    return 0
+
+
+def serve(settings: Settings, encoder, *, host: str | None = None, port: int | None = None,
+          quiet: bool = False) -> None:
+    """Build the index if there is none, load it, serve until a signal (drains on SIGTERM)."""
+    from groundedqa.api.app import create_app
+    from groundedqa.api.server import run_server
+    from groundedqa.index.batching import with_batching
     from groundedqa.service import Service
 
-    encoder = load_encoder(settings, threads=settings.query_threads, serving=True)
     ensure_index(settings, encoder)
     # Load now, so a bad index fails here with a clear message, not on the first request.
     service = Service.load(settings, encoder=with_batching(encoder, settings))
     app = create_app(settings, service)
-    config = server_config(app, settings, host=args.host, port=args.port,
-                           log_level="warning" if args.quiet else "info")
-    uvicorn.Server(config).run()
-    return 0
+    run_server(app, settings, host=host, port=port, log_level="warning" if quiet else "info")
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -68,6 +70,11 @@ class Settings(BaseSettings):
     rate_limit: str | None = Field(
         "60/minute", description="Per-client limit in `limits` notation; empty or None turns it off."
     )
+    rate_limit_storage: str = Field(
+        "memory://", description="Where rate-limit counters live, as a `limits` storage URL: "
+        "memory:// (this process) or redis://host:6379/0 (shared by every replica). Also holds "
+        "the admin API's wrong-key counters.",
+    )
     max_body_bytes: int = Field(16_384, ge=256)
     log_text: bool = Field(False, description="Log question/answer text (off: it is health data).")
 
@@ -86,6 +93,18 @@ class Settings(BaseSettings):
         "headers is answered 408 and the connection closed.",
     )
     keep_alive_seconds: int = Field(5, ge=1, description="Idle keep-alive connections close after this.")
+    drain_seconds: float = Field(
+        5.0, ge=0, description="On SIGTERM, /readyz answers 503 for this long while requests are "
+        "still served (a load balancer takes the replica out of rotation), then the listener "
+        "closes and in-flight requests finish before the process exits.",
+    )
+    graceful_timeout_seconds: float = Field(
+        30.0, gt=0, description="Longest wait for in-flight requests after the listener closed.",
+    )
+    replica_id: str | None = Field(
+        None, description="This process's name in /healthz, /readyz, /metrics and the admin "
+        "build queue; default hostname:pid.",
+    )
     keep_builds: int = Field(
         2, ge=1, description="Published builds kept on disk (the live one and the previous ones "
         "for rollback); builds a running server holds a lease on are kept as well.",
@@ -142,6 +161,10 @@ class Settings(BaseSettings):
         if self.state_url:
             return self.state_url
         return f"sqlite:///{(self.index.parent / 'state.sqlite').resolve()}"
+
+    def replica_name(self) -> str:
+        """This process's name: the setting, or hostname:pid (unique among live replicas)."""
+        return self.replica_id or f"{socket.gethostname()}:{os.getpid()}"
 
     def redflags_path(self) -> Path:
         """The red-flag file in use: the explicit setting or `<corpus>/redflags.toml`."""

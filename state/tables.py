@@ -103,6 +103,7 @@ admin_changes = Table(
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("build_id", String(64), nullable=True),
     Column("error", Text, nullable=True),
+    Column("owner", String(255), nullable=True),  # the replica building it (hostname:pid)
 )
 
 
