@@ -70,7 +70,7 @@ class CitedComposer:
             sentences=tuple(sentences),
             citations=tuple(citations),
             blocks=tuple(AnswerBlock(d, t, tuple(s)) for d, t, s in blocks),
-            red_flags=tuple(flags.payload()),
+            red_flags=tuple(flags.payload(query.withheld)),
             disclaimer=flags.disclaimer,
             index=self.build_id,
             confidence=round(coverage.confidence, 4) if not abstained else 0.0,

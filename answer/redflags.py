@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -46,9 +47,11 @@ class RedFlagConfig:
     red_flags: list[RedFlag]
     concepts: list[UrgentConcept] = field(default_factory=list)
 
-    def payload(self) -> list[dict[str, Any]]:
-        """The `red_flags` field of a response."""
-        return [{"text": f.text, "citation": f.citation} for f in self.red_flags]
+    def payload(self, withheld: Collection[str] = ()) -> list[dict[str, Any]]:
+        """The `red_flags` field of a response. A flag quoting a withheld (withdrawn) document
+        keeps its text, a safety warning, but not its citation: it reads as the clinic's own."""
+        return [{"text": f.text, "citation": None if f.doc_id in withheld else f.citation}
+                for f in self.red_flags]
 
     def statements(self) -> list[str]:
         """Texts the urgent check compares a question with: every red flag and concept statement."""

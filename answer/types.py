@@ -64,6 +64,8 @@ class Query:
     vector: np.ndarray  # the one encoding of `search_text`
     limit: int  # sentences at most
     history: tuple[str, ...] = ()
+    #: Ids of documents never to quote (withdrawn by the clinic), as of this request.
+    withheld: frozenset[str] = frozenset()
 
 
 @dataclass

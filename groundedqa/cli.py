@@ -178,7 +178,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (each stage registers its own subcommands)."""
-    from groundedqa import clinic_cli
+    from groundedqa import clinic_cli, ops_cli
     from groundedqa.eval import bench_answer, bench_load, cli as eval_cli
 
     parser = argparse.ArgumentParser(
@@ -215,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     eval_cli.register(sub)
     clinic_cli.register(sub)
+    ops_cli.register(sub)
 
     bench = sub.add_parser("bench", help="benchmarks (report ratios measured in one run)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
