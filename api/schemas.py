@@ -141,7 +141,7 @@ class Health(BaseModel):
 class WithdrawRequest(BaseModel):
     """`POST /v1/admin/documents/{doc_id}/withdraw`: why (recorded, never shown to patients)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: StrictStr = Field(..., min_length=1, max_length=2000,
                               description="Why the document is withdrawn (kept in the history).")
     by: StrictStr | None = Field(None, max_length=200, description="Who withdraws it (the "
