@@ -52,7 +52,8 @@ class ServiceHolder:
         self._next_check = 0.0
         self._loading = threading.Lock()
         self._swapped = threading.Condition()
-        self._background = False  # a background load is running (guarded by _swapped)
+        self._background = False  # a background load is asked for (guarded by _swapped)
+        self._in_progress = False  # some thread is loading a build (guarded by _swapped)
         self.last_error: str | None = None
         self._failed_id: str | None = None
         self._retry_failed_at = 0.0
@@ -124,13 +125,15 @@ class ServiceHolder:
 
     def _wait_for(self, build_id: str, timeout: float) -> None:
         with self._swapped:
-            self._swapped.wait_for(lambda: self._loaded_id == build_id or not self._background
-                                   or self._failed_id == build_id, timeout)
+            self._swapped.wait_for(lambda: self._loaded_id == build_id or self._failed_id == build_id
+                                   or not (self._background or self._in_progress), timeout)
 
     def reload(self) -> None:
         """Load the build CURRENT names; on failure keep serving the previous one."""
         if not self._loading.acquire(blocking=False):
             return
+        with self._swapped:
+            self._in_progress = True
         build_id = None
         lease = None
         try:
@@ -161,6 +164,9 @@ class ServiceHolder:
             log.error("index build not loaded, still serving the previous one: %s", self.last_error)
         finally:
             _release(lease)
+            with self._swapped:
+                self._in_progress = False
+                self._swapped.notify_all()
             self._loading.release()
 
     def start_watch(self) -> None:
