@@ -200,17 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="serve the HTTP API (builds the default index if missing)")
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
-    p.add_argument("--index", metavar="DIR")
+    p.add_argument("--host", default=None, help="address to listen on (default: "
+                   "$GROUNDEDQA_HOST or 127.0.0.1; behind a reverse proxy keep the loopback)")
+    p.add_argument("--port", type=int, default=None,
+                   help="TCP port (default: $GROUNDEDQA_PORT or 8000)")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
     p.add_argument("--quiet", action="store_true", help="log warnings only")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("ask", help="answer one question in the terminal")
-    p.add_argument("question")
-    p.add_argument("--index", metavar="DIR")
+    p.add_argument("question", help="the question, quoted, in the patient's own words")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
     p.add_argument("--json", action="store_true", help="print exactly the HTTP response body")
-    p.add_argument("--max-sentences", type=int, default=None)
+    p.add_argument("--max-sentences", type=int, default=None, metavar="N",
+                   help="quote at most N sentences (default: $GROUNDEDQA_MAX_SENTENCES or 5)")
     p.set_defaults(func=cmd_ask)
 
     eval_cli.register(sub)

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.set_defaults(func=cmd_admin_put)
     p = admin_sub.add_parser("delete", help="remove a document, then build")
-    p.add_argument("doc_id", metavar="DOC_ID")
+    p.add_argument("doc_id", metavar="DOC_ID", help="the document's id (see `groundedqa admin list`)")
     _common(p)
     p.set_defaults(func=cmd_admin_delete)
     p = admin_sub.add_parser("status", help="live build, build in progress, queued changes, last error")
@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="feedback export and the coverage-gap report")
     report_sub = report.add_subparsers(dest="report", required=True, metavar="REPORT")
     p = report_sub.add_parser("feedback", help="patients' feedback as CSV or JSON")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="CSV (one row per rated answer; default) or JSON")
     p.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
     p.add_argument("--since", type=int, metavar="DAYS", help="only the last DAYS days")
     _common(p)
