@@ -1,6 +1,7 @@
 # The README's two commands: `make run` and `make test`.
+# VENV may name another virtual environment than ./.venv (`make run VENV=/opt/groundedqa/venv`).
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
@@ -10,8 +11,8 @@ PORT   ?= 8000
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q --upgrade pip
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+	$(BIN)/pip install --disable-pip-version-check --root-user-action=ignore -q --upgrade pip
+	$(BIN)/pip install --disable-pip-version-check --root-user-action=ignore -q -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)

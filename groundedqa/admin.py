@@ -141,7 +141,7 @@ class ClinicAdmin:
         except RedFlagError:
             return []
         return [f"red flag {flag.text[:60]!r} quotes {doc_id!r}: it is still shown with every "
-                f"answer (a safety warning), without its citation; review "
+                f"answer, as the clinic's own text without its citation; review "
                 f"{self.settings.redflags_path()}" for flag in flags if flag.doc_id == doc_id]
 
     def build_pending(self) -> list[Change]:
