@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install browser clean-index
+.PHONY: run test install browser caddy clean-index
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,15 @@ install: $(STAMP)
 browser:
 	bash scripts/install-chromium.sh
 
+# Debian's Caddy for the tests of the production recipe (deploy/Caddyfile).
+caddy:
+	bash scripts/install-caddy.sh
+
 run: $(STAMP)
 	$(BIN)/groundedqa ingest --sync
 	$(BIN)/groundedqa serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) browser
+test: $(STAMP) browser caddy
 	$(BIN)/python -m pytest -q -ra
 
 clean-index:
