@@ -180,8 +180,10 @@ def cmd_admin_list(args: argparse.Namespace, settings: Settings) -> int:
     for column in ("doc id", "title", "live version", "sentences", "earlier versions", "note"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        note = row["skipped"] or ("queued: " + ", ".join(c["action"] for c in row["pending"])
-                                  if row["pending"] else "" if row["live"] else "not live")
+        withdrawn = row["withdrawn"]
+        note = (f"WITHDRAWN by {withdrawn['by']}: {withdrawn['reason']}" if withdrawn
+                else row["skipped"] or ("queued: " + ", ".join(c["action"] for c in row["pending"])
+                                        if row["pending"] else "" if row["live"] else "not live"))
         table.add_row(row["doc_id"], row["title"] or "", (row["version"] or "")[:12],
                       str(row["sentences"]), str(sum(v["retired_at"] is not None
                                                      for v in row["versions"])), note)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.reliability_helpers import BACK, KNEE, REDFLAGS, build_tiny, tiny_settings, write_corpus
+from tests.servers import until
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
@@ -159,12 +160,3 @@ def healthy(url: str) -> bool:
         return httpx.get(url + "/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def until(condition, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True

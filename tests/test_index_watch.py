@@ -11,7 +11,7 @@ from groundedqa.api.app import create_app
 from groundedqa.service import Service
 from tests.fakes import HashingEncoder
 from tests.reliability_helpers import BACK, KNEE, build_tiny, tiny_settings, write_corpus
-from tests.servers import serving
+from tests.servers import serving, until
 
 QUESTION = {"question": "does walking help lower back pain?"}
 AN_HOUR = 3600.0
@@ -38,11 +38,11 @@ def test_the_watch_loads_a_published_build_before_any_request(tmp_path) -> None:
     app = create_app(settings, Service.load(settings, encoder=HashingEncoder()))
     holder = app.state.holder
     with serving(app):
-        assert _until(lambda: holder._watcher is not None and holder._watcher.watching)
+        assert until(lambda: holder._watcher is not None and holder._watcher.watching)
         write_corpus(tmp_path, knee=KNEE, back=BACK)
         published = build_tiny(settings).build_id
         start = time.monotonic()
-        assert _until(lambda: holder._loaded_id == published), "the watch did not load the build"
+        assert until(lambda: holder._loaded_id == published), "the watch did not load the build"
         print(f"\npublished -> loaded by the watch: {1000 * (time.monotonic() - start):.1f} ms")
 
 
@@ -58,14 +58,5 @@ def test_without_a_file_system_watch_the_server_polls(tmp_path, monkeypatch, cap
     with serving(app):
         write_corpus(tmp_path, knee=KNEE, back=BACK)
         published = build_tiny(settings).build_id
-        assert _until(lambda: app.state.holder._loaded_id == published)
+        assert until(lambda: app.state.holder._loaded_id == published)
     assert "polling for new builds every 0.1 s" in caplog.text
-
-
-def _until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
