@@ -41,9 +41,9 @@ NOT_RUN = {
 #: answers miss one of its quality thresholds (the clinicians' CI gate); here it must run and
 #: write its report. (On the seed set it exits 1 while answered < 0.9 or urgent recall < 1.)
 RESULT_EXIT = {".venv/bin/groundedqa eval grounding": "report written to"}
-#: Lines that mention a warning but are not the project's (setuptools prints this notice for
-#: every editable install).
-FOREIGN_WARNINGS = ("BuildBackendWarning: Editable installation.",)
+#: Lines that mention a warning but are not the project's: setuptools' notice on every editable
+#: install, and pip's about an index the machine's pip configuration names but lacks.
+FOREIGN_WARNINGS = ("BuildBackendWarning: Editable installation.", "WARNING: Location 'file://")
 SERVER = re.compile(r"^(make run\b|\S*groundedqa serve\b)")
 HEALTH_TIMEOUT = 900  # `make run` installs and embeds the seed corpus before it serves
 
