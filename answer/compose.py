@@ -80,7 +80,8 @@ class CitedComposer:
         flags = [f for name in triage.concepts for f in self.redflags.concept_flags(name)]
         for flag in flags:
             cite = flag.citation
-            if cite is None or flag.text in seen:
+            # A withdrawn article is never quoted, not even for its red flags.
+            if cite is None or flag.text in seen or flag.doc_id in query.withheld:
                 continue
             seen.add(flag.text)
             n = len(citations) + 1
@@ -112,7 +113,7 @@ class CitedComposer:
             sentences=tuple(sentences),
             citations=tuple(citations),
             blocks=tuple(AnswerBlock(d, t, tuple(s)) for d, t, s in blocks),
-            red_flags=tuple(flags.payload()),
+            red_flags=tuple(flags.payload(query.withheld)),
             disclaimer=flags.disclaimer,
             index=self.build_id,
             confidence=round(float(min(1.0, max(0.0, confidence))), 4),

@@ -11,8 +11,8 @@ passed in here, tested on its own records.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 
 from groundedqa.answer.compose import Composer
 from groundedqa.answer.coverage import CoverageCheck
@@ -40,9 +40,12 @@ class AnswerPipeline:
     composer: Composer
 
     def answer(self, question: str, max_sentences: int | None = None,
-               history: Sequence[str] = ()) -> Answer:
-        """The answer to `question` (raises InvalidQuestion for bad input)."""
+               history: Sequence[str] = (), withheld: Collection[str] = ()) -> Answer:
+        """The answer to `question` (raises InvalidQuestion for bad input), never quoting the
+        documents in `withheld`."""
         query = self.reader.read(question, max_sentences, history)
+        if withheld:
+            query = replace(query, withheld=frozenset(withheld))
         triage = self.triage.assess(query)
         if query.language != ENGLISH:
             # The articles are in English: nothing to retrieve, the message says so.

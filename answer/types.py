@@ -67,6 +67,8 @@ class Query:
     language: str = "en"  # ISO 639-1 code of the question's language
     clauses: tuple[str, ...] = ()  # clauses describing what the patient has now (triage)
     clause_vectors: np.ndarray | None = None  # their encodings, from the same encoder call
+    #: Ids of documents never to quote (withdrawn by the clinic), as of this request.
+    withheld: frozenset[str] = frozenset()
 
 
 @dataclass

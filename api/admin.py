@@ -1,4 +1,5 @@
-"""The admin API: put or delete a document, list documents with their versions, build status.
+"""The admin API: put or delete a document, withdraw or restore one at once, list documents with
+their versions, build status.
 
 Every `/v1/admin/` request needs an `X-Admin-Key` from `GROUNDEDQA_ADMIN_KEYS` (patient keys never
 admit); with no admin key configured the routes refuse every request (403), never open. The key
@@ -13,13 +14,14 @@ by themselves. The live build keeps answering throughout.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
+from fastapi import APIRouter, Body, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from limits import parse as parse_limit
 from starlette.datastructures import Headers
@@ -36,6 +38,8 @@ from groundedqa.api.protection import (
     KeyRing,
     rate_limiter,
 )
+from groundedqa.api.schemas import RestoreRequest, WithdrawRequest
+from groundedqa.index.withdrawals import NotWithdrawn
 from groundedqa.ingest.corpus_edit import CorpusConflict, UnknownDocument, UploadRejected
 from groundedqa.settings import Settings
 from groundedqa.state import StateStore
@@ -109,6 +113,27 @@ def admin_router(admin: ClinicAdmin, worker: BuildWorker, holder: ServiceHolder)
         worker.wake()
         return {"doc_id": doc_id, "build": _ticket(change.to_dict(), holder)}
 
+    @router.post("/documents/{doc_id}/withdraw")
+    def withdraw_document(doc_id: str, body: WithdrawRequest, request: Request) -> Any:
+        """Stop quoting a document now, on every server reading this index (no build); recorded
+        with who, when and why. Idempotent: a second call returns the first record."""
+        try:
+            done = admin.withdraw(doc_id, body.reason, _actor(request, body.by))
+        except UnknownDocument as exc:
+            return problem(404, "unknown_document", str(exc), request)
+        return done.to_dict()
+
+    @router.post("/documents/{doc_id}/restore")
+    def restore_document(doc_id: str, request: Request,
+                         body: RestoreRequest | None = Body(None)) -> Any:
+        """Serve a withdrawn document again (409 when it is not withdrawn)."""
+        try:
+            done = admin.restore(doc_id, _actor(request, body.by if body else None))
+        except NotWithdrawn as exc:
+            return problem(409, "not_withdrawn", str(exc), request)
+        return {"doc_id": doc_id, "restored": True, "withdrawal": done.withdrawal.to_dict(),
+                "notes": done.notes}
+
     @router.get("/documents")
     def list_documents() -> list[dict[str, Any]]:
         """Every document with its live version, retained versions, skips and queued changes."""
@@ -121,6 +146,14 @@ def admin_router(admin: ClinicAdmin, worker: BuildWorker, holder: ServiceHolder)
         return admin.status(_serving(holder))
 
     return router
+
+
+def _actor(request: Request, name: str | None) -> str:
+    """Who did it, as recorded: the name the caller gives (the console's user) and the admin
+    key used, by a fingerprint (never the key itself)."""
+    key = request.headers.get(ADMIN_KEY_HEADER, "").encode("latin-1")
+    label = f"admin key {hashlib.sha256(key).hexdigest()[:8]}"
+    return f"{name.strip()} ({label})" if name and name.strip() else label
 
 
 def _ticket(change: dict[str, Any], holder: ServiceHolder) -> dict[str, Any]:

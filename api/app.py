@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
@@ -57,6 +59,17 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     settings = settings or Settings()
     holder = ServiceHolder(settings, service)
     state = state or StateStore.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The file-system watch runs while a server runs the app (not in bare TestClient use,
+        # where each request's own check of CURRENT does the job).
+        holder.start_watch()
+        try:
+            yield
+        finally:
+            holder.stop_watch()
+
     # FastAPIOffline serves /docs and /redoc with the Swagger UI and ReDoc assets its PyPI
     # package ships, from this server: no script from a CDN runs on the service's origin.
     app = FastAPIOffline(
@@ -67,6 +80,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         # Starlette's slash redirect builds its Location from the Host header; a wrong path is
         # a plain 404 instead.
         redirect_slashes=False,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.holder = holder
@@ -76,7 +90,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         flags = holder.redflags()
         return {
             "error": {"status": status, "code": code, "message": message},
-            "red_flags": flags.payload() if flags else [],
+            "red_flags": flags.payload(holder.withheld()) if flags else [],
             "disclaimer": flags.disclaimer if flags else _FALLBACK_DISCLAIMER,
         }
 
@@ -157,19 +171,28 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     @app.get("/v1/documents", response_model=list[DocumentSummary], responses={503: _ERRORS})
     def documents() -> list[dict[str, Any]]:
-        """Every indexed document with its metadata."""
+        """Every indexed document with its metadata (withdrawn ones left out)."""
+        service = live()
+        withdrawn = service.withdrawn()
         return [
             {**d, "url": d["metadata"].get("url"), "doc_version": d.get("content_hash")}
-            for d in live().index.store.documents()
+            for d in service.index.store.documents() if d["doc_id"] not in withdrawn
         ]
 
     @app.get("/v1/documents/{doc_id}", response_model=DocumentResponse,
-             responses={404: _ERRORS, 503: _ERRORS})
+             responses={404: _ERRORS, 410: _ERRORS, 503: _ERRORS})
     def document(doc_id: str, version: str | None = Query(
             None, max_length=64, description="A citation's `doc_version`: that version's text, "
             "while it is retained (default: the live version).")) -> dict[str, Any]:
-        """The cleaned text (what citation offsets index into) and metadata of one document."""
-        rec = live().document(doc_id)
+        """The cleaned text (what citation offsets index into) and metadata of one document;
+        410 `withdrawn` (any version) once the clinic has withdrawn it."""
+        service = live()
+        withdrawal = service.withdrawn().get(doc_id)
+        if withdrawal is not None:
+            # The reason is the clinic's internal note; patients are told only that it is gone.
+            raise ApiError(410, "withdrawn", f"document {doc_id!r} was withdrawn by the clinic on "
+                           f"{withdrawal.at[:10]} and is no longer available")
+        rec = service.document(doc_id)
         if rec is not None and version in (None, rec.content_hash):
             return {"doc_id": rec.doc_id, "title": rec.title, "url": rec.metadata.get("url"),
                     "text": rec.text, "metadata": rec.metadata, "references": rec.references,

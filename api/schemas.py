@@ -147,3 +147,20 @@ class Health(BaseModel):
     index: str | None
     documents: int
     replica: str  # hostname:pid (or GROUNDEDQA_REPLICA_ID): which replica answered
+
+
+class WithdrawRequest(BaseModel):
+    """`POST /v1/admin/documents/{doc_id}/withdraw`: why (recorded, never shown to patients)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: StrictStr = Field(..., min_length=1, max_length=2000,
+                              description="Why the document is withdrawn (kept in the history).")
+    by: StrictStr | None = Field(None, max_length=200, description="Who withdraws it (the "
+                                 "console's user); recorded with the admin key's fingerprint.")
+
+
+class RestoreRequest(BaseModel):
+    """`POST /v1/admin/documents/{doc_id}/restore` (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    by: StrictStr | None = Field(None, max_length=200, description="Who restores it.")

@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Ask every question, verify each answer against the article text fetched "
         "independently, score it per kind, and exit 1 when a threshold is missed.",
     )
-    p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl",
+                   help="question set, one JSON object a line (e.g. eval/questions/seed.jsonl)")
     target = p.add_mutually_exclusive_group()
     target.add_argument("--index", metavar="DIR", help="index to load in-process (default: settings)")
     target.add_argument("--url", help="a running server to evaluate instead, e.g. http://127.0.0.1:8000")
@@ -53,13 +54,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Index a BEIR corpus (reused when unchanged), rank every judged query with "
         "each method and score the runs with ranx, with a significance test between methods.",
     )
-    p.add_argument("dataset", type=Path, metavar="DATASET_DIR")
+    p.add_argument("dataset", type=Path, metavar="DATASET_DIR",
+                   help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")
     p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of "
                    + ",".join(METHODS))
     p.add_argument("--split", default="test", help="qrels file qrels/SPLIT.tsv (default test)")
     p.add_argument("--index-dir", type=Path, metavar="DIR",
                    help="where the dataset's index lives (default var/eval-index/<hash of the path>)")
-    p.add_argument("--stat-test", choices=("student", "fisher", "tukey"), default="student")
+    p.add_argument("--stat-test", choices=("student", "fisher", "tukey"), default="student",
+                   help="ranx significance test between the methods (default student)")
     p.add_argument("--max-p", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.add_argument("--plot", type=Path, metavar="FILE", help="write a PNG bar chart of the metrics")
@@ -74,9 +77,10 @@ def register_bench_ingest(bench_subparsers: argparse._SubParsersAction) -> None:
         "in the same run, one bare torch pass over every token of the same documents (their "
         "cleaned text in 200-word windows, batch 64).",
     )
-    p.add_argument("path", type=Path, metavar="PATH")
+    p.add_argument("path", type=Path, metavar="PATH",
+                   help="files or a folder of articles (or a BEIR corpus.jsonl) to ingest")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N documents")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_bench_ingest)
 
 

@@ -210,7 +210,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (each stage registers its own subcommands)."""
-    from groundedqa import clinic_cli
+    from groundedqa import clinic_cli, ops_cli
     from groundedqa.eval import bench_answer, bench_load, cli as eval_cli
 
     parser = argparse.ArgumentParser(
@@ -232,21 +232,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="serve the HTTP API (builds the default index if missing)")
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
-    p.add_argument("--index", metavar="DIR")
+    p.add_argument("--host", default=None, help="address to listen on (default: "
+                   "$GROUNDEDQA_HOST or 127.0.0.1; behind a reverse proxy keep the loopback)")
+    p.add_argument("--port", type=int, default=None,
+                   help="TCP port (default: $GROUNDEDQA_PORT or 8000)")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
     p.add_argument("--quiet", action="store_true", help="log warnings only")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("ask", help="answer one question in the terminal")
-    p.add_argument("question")
-    p.add_argument("--index", metavar="DIR")
+    p.add_argument("question", help="the question, quoted, in the patient's own words")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
     p.add_argument("--json", action="store_true", help="print exactly the HTTP response body")
-    p.add_argument("--max-sentences", type=int, default=None)
+    p.add_argument("--max-sentences", type=int, default=None, metavar="N",
+                   help="quote at most N sentences (default: $GROUNDEDQA_MAX_SENTENCES or 5)")
     p.set_defaults(func=cmd_ask)
 
     eval_cli.register(sub)
     clinic_cli.register(sub)
+    ops_cli.register(sub)
 
     bench = sub.add_parser("bench", help="benchmarks (report ratios measured in one run)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")

@@ -6,8 +6,8 @@ together there), immutable once loaded: a new build means a new Service sharing 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from groundedqa.answer.compose import CitedComposer
@@ -26,6 +26,7 @@ from groundedqa.index.builds import check_model, open_index
 from groundedqa.index.encoders import load_encoder
 from groundedqa.index.ports import Encoder, LoadedIndex
 from groundedqa.index.records import DocumentRecord
+from groundedqa.index.withdrawals import Withdrawal, WithdrawalWatch
 from groundedqa.retrieval.search import HybridSearch
 from groundedqa.retrieval.weights import HybridWeights
 from groundedqa.settings import Settings
@@ -33,13 +34,15 @@ from groundedqa.settings import Settings
 
 @dataclass
 class Service:
-    """An index build, its search and its answer pipeline."""
+    """An index build, its search and its answer pipeline, and the clinic's withdrawals."""
 
     index: LoadedIndex
     encoder: Encoder
     search: HybridSearch
     pipeline: AnswerPipeline
     redflags: RedFlagConfig
+    #: The index root's withdrawal list (checked on every answer; see index/withdrawals.py).
+    withdrawals: WithdrawalWatch = field(default_factory=lambda: WithdrawalWatch(None))
 
     @classmethod
     def load(cls, settings: Settings, *, encoder: Encoder | None = None,
@@ -48,7 +51,8 @@ class Service:
 
         Raises IndexUnavailable (no, corrupt or mismatched index) or RedFlagError.
         """
-        index = open_index(index_dir or settings.index)  # before the model: fail fast
+        index_dir = index_dir or settings.index
+        index = open_index(index_dir)  # before the model: fail fast
         try:
             encoder = encoder or load_encoder(settings)
             check_model(index.manifest, encoder.describe(), index.path)
@@ -56,12 +60,13 @@ class Service:
         except BaseException:
             index.close()
             raise
-        return cls.assemble(index, encoder, redflags, settings)
+        return cls.assemble(index, encoder, redflags, settings, WithdrawalWatch(index_dir))
 
     @classmethod
     def assemble(cls, index: LoadedIndex, encoder: Encoder, redflags: RedFlagConfig,
-                 settings: Settings) -> "Service":
-        """Wire the default stages over an open index (tests pass doubles at the seams instead)."""
+                 settings: Settings, withdrawals: WithdrawalWatch | None = None) -> "Service":
+        """Wire the default stages over an open index (tests pass doubles at the seams instead);
+        `withdrawals` watches the index root's withdrawal list (None: nothing is withdrawn)."""
         tuning = AnswerTuning.of(settings)
         search = HybridSearch(index, encoder, HybridWeights.of(settings))
         triage = Triage(redflags, UrgentScorer.train(redflags, encoder))
@@ -76,7 +81,8 @@ class Service:
             selector=MmrSelector(store, tuning),
             composer=CitedComposer(store, redflags, index.build_id),
         )
-        return cls(index=index, encoder=encoder, search=search, pipeline=pipeline, redflags=redflags)
+        return cls(index=index, encoder=encoder, search=search, pipeline=pipeline, redflags=redflags,
+                   withdrawals=withdrawals or WithdrawalWatch(None))
 
     @property
     def build_id(self) -> str:
@@ -84,8 +90,14 @@ class Service:
 
     def answer(self, question: str, max_sentences: int | None = None,
                history: Sequence[str] = ()) -> Answer:
-        """The typed answer (raises InvalidQuestion on bad input)."""
-        return self.pipeline.answer(question, max_sentences, history)
+        """The typed answer (raises InvalidQuestion on bad input); withdrawn documents are never
+        quoted, from the request after their withdrawal returned."""
+        return self.pipeline.answer(question, max_sentences, history,
+                                    withheld=self.withdrawals.current().keys())
+
+    def withdrawn(self) -> Mapping[str, Withdrawal]:
+        """The documents withdrawn now, by id."""
+        return self.withdrawals.current()
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         """A stored document (cleaned text and metadata), None for an unknown id."""

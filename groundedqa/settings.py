@@ -63,7 +63,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     reload_check_seconds: float = Field(
-        2.0, ge=0, description="How often the server looks for a newly swapped index."
+        2.0, ge=0, description="Fallback poll: how often the server re-reads CURRENT even when "
+        "the file looks unchanged (a file-system watch and a check on every request see a new "
+        "build at once; this catches what they cannot, such as a network file system that "
+        "caches file attributes).",
+    )
+    swap_wait_seconds: float = Field(
+        2.0, ge=0, description="How long a request that finds a newly published build (or a "
+        "rollback) waits for it to load, so that it is answered by the new build; a build that "
+        "takes longer to load keeps the previous one answering until it is ready.",
     )
     cors_origins: list[str] = Field(default_factory=list)
     api_keys: list[str] = Field(default_factory=list, description="X-API-Key values; empty = open.")

@@ -31,6 +31,7 @@ from groundedqa.index.encoders import expected_model, load_encoder, same_encoder
 from groundedqa.index.pooling import normalize, span_vector
 from groundedqa.index.ports import Encoder, IndexBackend, LoadedIndex
 from groundedqa.index.records import DocData
+from groundedqa.index.withdrawals import WithdrawalError, read_withdrawals
 from groundedqa.ingest import chunk as chunk_mod
 from groundedqa.ingest import clean as clean_mod
 from groundedqa.ingest import load as load_mod
@@ -252,6 +253,7 @@ def _build_from(sources: list[SourceDoc], old: LoadedIndex | None, pipeline: dic
     report.plan = plan
     report.removed_documents = len(plan.remove)
     report.kept_documents = len(plan.keep)
+    report.notes.extend(_withdrawn_notes(index_dir, hashes))
     if not sources:
         raise IngestError("no documents to index (every source was skipped); the live index is untouched")
     if options.on_plan is not None:
@@ -374,6 +376,18 @@ def plan_ingest(hashes: dict[str, str], indexed: dict[str, str],
     else:
         plan.keep = others
     return plan
+
+
+def _withdrawn_notes(index_dir: Path, given: dict[str, str]) -> list[str]:
+    """Say which given documents are withdrawn: they are indexed, but no answer quotes them
+    until they are restored (the withdrawal outlives builds)."""
+    try:
+        withdrawn = read_withdrawals(index_dir)
+    except WithdrawalError as exc:
+        return [str(exc)]
+    return [f"{doc_id} is withdrawn (by {w.by} on {w.at}: {w.reason or 'no reason given'}): "
+            f"indexed, but not quoted until `groundedqa restore {doc_id}`"
+            for doc_id, w in sorted(withdrawn.items()) if doc_id in given]
 
 
 def _load(paths: list[Path]) -> tuple[list[SourceDoc], list[Skipped]]:

@@ -1,5 +1,5 @@
 """The clinic's records that are not the index: document versions, answer records and feedback,
-coverage gaps, the admin build queue. One SQLAlchemy engine behind a URL (`GROUNDEDQA_STATE_URL`:
+coverage gaps, the admin build queue, the withdrawal history. One SQLAlchemy engine behind a URL (`GROUNDEDQA_STATE_URL`:
 SQLite by default, PostgreSQL for replicas), its schema migrated by Alembic.
 """
 
@@ -18,6 +18,7 @@ from groundedqa.state.gaps import GapLog
 from groundedqa.state.lock import builder_lock
 from groundedqa.state.queue import ChangeQueue
 from groundedqa.state.versions import DocumentVersions
+from groundedqa.state.withdrawals import WithdrawalLog
 
 if TYPE_CHECKING:
     from groundedqa.settings import Settings
@@ -39,6 +40,7 @@ class StateStore:
                            text_retention_days=settings.question_retention_days,
                            join_similarity=settings.gap_topic_similarity)
         self.changes = ChangeQueue(engine)
+        self.withdrawals = WithdrawalLog(engine)
 
     @classmethod
     def open(cls, settings: Settings) -> StateStore:
