@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from groundedqa.answer.redflags import RedFlagConfig
@@ -16,6 +17,7 @@ from groundedqa.answer.types import (
     Query,
 )
 from groundedqa.index.ports import SentenceStore
+from groundedqa.index.records import SentenceRecord
 
 
 class Composer(Protocol):
@@ -37,20 +39,19 @@ class CitedComposer:
 
     def compose(self, query: Query, selected: list[Candidate], triage: TriageResult,
                 coverage: Coverage) -> Answer:
-        records = self.store.sentences([c.sentence for c in selected])
-        score_of = {c.sentence: c.score for c in selected}
         sentences: list[AnswerSentence] = []
         citations: list[Citation] = []
-        blocks: list[tuple[str, str, list[AnswerSentence]]] = []
-        for n, rec in enumerate(records, start=1):
+        blocks: list[tuple[str, str, str | None, list[AnswerSentence]]] = []
+        for rec, score, section in self._quotes(selected):
             title, url = self._doc_meta(rec.doc_idx)
+            n = len(citations) + 1
             citations.append(Citation(n, rec.doc_id, title, url, rec.text, rec.start, rec.end,
-                                      round(score_of[rec.idx], 4)))
+                                      round(score, 4)))
             sentence = AnswerSentence(rec.text, (n,))
             sentences.append(sentence)
             if not blocks or blocks[-1][0] != rec.doc_id:
-                blocks.append((rec.doc_id, title, []))
-            blocks[-1][2].append(sentence)
+                blocks.append((rec.doc_id, title, self._heading(section, rec.doc_idx), []))
+            blocks[-1][3].append(sentence)
         abstained = not sentences
         flags = self.redflags
         parts = []
@@ -69,12 +70,44 @@ class CitedComposer:
             answer="\n\n".join(parts),
             sentences=tuple(sentences),
             citations=tuple(citations),
-            blocks=tuple(AnswerBlock(d, t, tuple(s)) for d, t, s in blocks),
+            blocks=tuple(AnswerBlock(d, t, tuple(s), h) for d, t, h, s in blocks),
             red_flags=tuple(flags.payload()),
             disclaimer=flags.disclaimer,
             index=self.build_id,
             confidence=round(coverage.confidence, 4) if not abstained else 0.0,
         )
+
+    def _quotes(self, selected: list[Candidate]) -> list[tuple[SentenceRecord, float, int]]:
+        """(quoted span, score, section) per shown sentence. A label is shown with the sentence
+        after it as one quote ("Hamstrings: Sitting down ..."): label and sentence stand side by
+        side in the article, so the joined span is verbatim too."""
+        records = self.store.sentences([c.sentence for c in selected])
+        out: list[tuple[SentenceRecord, float, int]] = []
+        pending: SentenceRecord | None = None
+        texts: dict[str, str] = {}
+        for cand, rec in zip(selected, records):
+            if rec.kind == "label":
+                pending = rec
+                continue
+            if pending is not None and pending.doc_idx == rec.doc_idx and pending.idx == rec.idx - 1:
+                if rec.doc_id not in texts:
+                    doc = self.store.document(rec.doc_id)
+                    texts[rec.doc_id] = doc.text if doc is not None else ""
+                joined = texts[rec.doc_id][pending.start:rec.end]
+                if joined.endswith(rec.text):
+                    rec = replace(rec, start=pending.start, text=joined)
+            pending = None
+            out.append((rec, cand.score, cand.section))
+        return out
+
+    def _heading(self, section: int, doc_idx: int) -> str | None:
+        """The heading that opens the section starting at row `section`, if there is one."""
+        if section <= 0:
+            return None
+        records = self.store.sentences([section - 1])
+        if records and records[0].kind == "heading" and records[0].doc_idx == doc_idx:
+            return records[0].text
+        return None
 
     def _doc_meta(self, doc_idx: int) -> tuple[str, str | None]:
         if doc_idx not in self._meta:

@@ -40,7 +40,7 @@ EMBED_SLICE = 2048
 #: Bump when a change to loading, cleaning, segmenting or chunking changes what a document becomes:
 #: every document is then re-embedded. (Hashing the code instead would re-embed a 16k-article
 #: corpus for a comment fix.)
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 
 
 class IngestError(RuntimeError):
@@ -103,7 +103,7 @@ def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped
     return DocData(
         doc_id=doc.doc_id, title=title, text=cleaned.text, metadata=metadata,
         references=list(cleaned.references), content_hash=chash, source=doc.source,
-        spans=spans, chunks=chunks,
+        spans=spans, chunks=chunks, block_kinds=[b.kind for b in cleaned.blocks],
     )
 
 
