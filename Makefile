@@ -21,7 +21,7 @@ browser:
 	bash scripts/install-chromium.sh
 
 run: $(STAMP)
-	$(BIN)/groundedqa ingest
+	$(BIN)/groundedqa ingest --sync
 	$(BIN)/groundedqa serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) browser

@@ -35,22 +35,23 @@ class CitedComposer:
         self.store = store
         self.redflags = redflags
         self.build_id = build_id
-        self._meta: dict[int, tuple[str, str | None]] = {}
+        self._meta: dict[int, tuple[str, str | None, str | None]] = {}
 
     def compose(self, query: Query, selected: list[Candidate], triage: TriageResult,
                 coverage: Coverage) -> Answer:
+        quotes = self._quotes(selected)
+        sections = self.store.sections([rec.idx for rec, _ in quotes])
         sentences: list[AnswerSentence] = []
         citations: list[Citation] = []
         blocks: list[tuple[str, str, str | None, list[AnswerSentence]]] = []
-        for rec, score, section in self._quotes(selected):
-            title, url = self._doc_meta(rec.doc_idx)
-            n = len(citations) + 1
+        for n, ((rec, score), section) in enumerate(zip(quotes, sections), start=1):
+            title, url, version = self._doc_meta(rec.doc_idx)
             citations.append(Citation(n, rec.doc_id, title, url, rec.text, rec.start, rec.end,
-                                      round(score, 4)))
+                                      round(score, 4), version, page=rec.page, section=section))
             sentence = AnswerSentence(rec.text, (n,))
             sentences.append(sentence)
             if not blocks or blocks[-1][0] != rec.doc_id:
-                blocks.append((rec.doc_id, title, self._heading(section, rec.doc_idx), []))
+                blocks.append((rec.doc_id, title, section[-1] if section else None, []))
             blocks[-1][3].append(sentence)
         abstained = not sentences
         flags = self.redflags
@@ -77,12 +78,12 @@ class CitedComposer:
             confidence=round(coverage.confidence, 4) if not abstained else 0.0,
         )
 
-    def _quotes(self, selected: list[Candidate]) -> list[tuple[SentenceRecord, float, int]]:
-        """(quoted span, score, section) per shown sentence. A label is shown with the sentence
+    def _quotes(self, selected: list[Candidate]) -> list[tuple[SentenceRecord, float]]:
+        """(quoted span, score) per shown sentence. A label is shown with the sentence
         after it as one quote ("Hamstrings: Sitting down ..."): label and sentence stand side by
         side in the article, so the joined span is verbatim too."""
         records = self.store.sentences([c.sentence for c in selected])
-        out: list[tuple[SentenceRecord, float, int]] = []
+        out: list[tuple[SentenceRecord, float]] = []
         pending: SentenceRecord | None = None
         texts: dict[str, str] = {}
         for cand, rec in zip(selected, records):
@@ -97,20 +98,12 @@ class CitedComposer:
                 if joined.endswith(rec.text):
                     rec = replace(rec, start=pending.start, text=joined)
             pending = None
-            out.append((rec, cand.score, cand.section))
+            out.append((rec, cand.score))
         return out
 
-    def _heading(self, section: int, doc_idx: int) -> str | None:
-        """The heading that opens the section starting at row `section`, if there is one."""
-        if section <= 0:
-            return None
-        records = self.store.sentences([section - 1])
-        if records and records[0].kind == "heading" and records[0].doc_idx == doc_idx:
-            return records[0].text
-        return None
-
-    def _doc_meta(self, doc_idx: int) -> tuple[str, str | None]:
+    def _doc_meta(self, doc_idx: int) -> tuple[str, str | None, str | None]:
         if doc_idx not in self._meta:
             rec = self.store.document(self.store.doc_ids[doc_idx])
-            self._meta[doc_idx] = (rec.title, rec.metadata.get("url")) if rec else ("", None)
+            self._meta[doc_idx] = ((rec.title, rec.metadata.get("url"), rec.content_hash) if rec
+                                   else ("", None, None))
         return self._meta[doc_idx]

@@ -15,7 +15,6 @@ so the item a question names is found by the name its label gives it.
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 import numpy as np
@@ -24,18 +23,6 @@ from groundedqa.answer.intent import distinctive_weights, question_type, type_fi
 from groundedqa.answer.structure import StructureReader
 from groundedqa.answer.types import AnswerTuning, Candidate, Query
 from groundedqa.index.ports import DenseIndex, LexicalIndex, PassageHit, SentenceStore
-
-# Meta-discourse: sentences about the article itself ("In this blog, we'll explore ...", "you may be
-# wondering if ...") restate the question instead of answering it, so they are never picked.
-_META_DISCOURSE = re.compile(
-    r"\b(you (may|might|could) (be |have been )?wonder\w*|in this (blog|article|post|guide|section|video)"
-    r"|this (blog|article|post|guide|section) (will|is going to|explores|covers|discusses)"
-    r"|we(.ll| will) (explore|look at|cover|discuss|walk you through|go over)"
-    r"|let.s (look|take a look|explore|dive)|read on\b|here.s what you need to know"
-    r"|keep reading|in the (following|next) (section|paragraphs?))",
-    re.IGNORECASE,
-)
-
 
 class Locator(Protocol):
     """Candidate sentences, best first."""
@@ -64,13 +51,9 @@ class SectionLocator:
                 if kind == "sentence":
                     rows.append(row)
                     section_of.append(start)
-        records = self.store.sentences(rows)
-        keep = [i for i, rec in enumerate(records) if not _META_DISCOURSE.search(rec.text)]
-        if not keep:
+        if not rows:
             return []
-        rows = [rows[i] for i in keep]
-        records = [records[i] for i in keep]
-        section_of = [section_of[i] for i in keep]
+        records = self.store.sentences(rows)
         texts = [self._with_label(rec.doc_idx, rec.idx, rec.text) for rec in records]
         leans = [self._leans_on(rec.doc_idx, rec.idx, sections[s][0]) for rec, s in zip(records, section_of)]
         scores = self._score(query, rows, texts, [sections[s][1] for s in section_of], leans)

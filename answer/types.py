@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,10 @@ class Citation:
     start: int
     end: int
     score: float
+    #: The cited document's content hash: /v1/documents/{doc_id}?version= serves that text.
+    doc_version: str | None = None
+    page: int | None = None  # source page the quote starts on (PDF); None without pages
+    section: tuple[str, ...] = ()  # heading path of the quote's section, outermost first
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,8 @@ class Answer:
     index: str
     confidence: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Names this answer in feedback (POST /v1/feedback).
+    answer_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (the HTTP body, `ask --json`, the eval)."""

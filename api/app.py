@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from groundedqa import __version__
@@ -18,11 +19,14 @@ from groundedqa.api.schemas import (
     DocumentResponse,
     DocumentSummary,
     ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
     Health,
 )
 from groundedqa.answer.question import InvalidQuestion
 from groundedqa.service import Service
 from groundedqa.settings import Settings
+from groundedqa.state import StateStore, UnknownAnswer
 
 _FALLBACK_DISCLAIMER = (
     "This service gives general information from the clinic's articles, not medical advice. "
@@ -30,6 +34,8 @@ _FALLBACK_DISCLAIMER = (
 )
 _ERRORS = {"model": ErrorResponse}
 INVALID_JSON = "the request body is not valid JSON (UTF-8 encoded)"
+LONE_SURROGATE = ("question is not valid Unicode text: it holds a lone surrogate escape "
+                  "(such as \\ud800) that stands for no character")
 
 
 class ApiError(Exception):
@@ -40,18 +46,27 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
-    """Build the app. Without `service`, the live build of `settings.index` loads on first use."""
+def create_app(settings: Settings | None = None, service: Service | None = None,
+               state: StateStore | None = None) -> FastAPI:
+    """Build the app. Without `service`, the live build of `settings.index` loads on first use;
+    without `state`, the settings' state store is opened (and, for SQLite, migrated)."""
     settings = settings or Settings()
     holder = ServiceHolder(settings, service)
-    app = FastAPI(
+    state = state or StateStore.open(settings)
+    # FastAPIOffline serves /docs and /redoc with the Swagger UI and ReDoc assets its PyPI
+    # package ships, from this server: no script from a CDN runs on the service's origin.
+    app = FastAPIOffline(
         title="groundedqa",
         version=__version__,
         description="Answers patients' questions only with verbatim, cited sentences from the "
         "clinic's trusted articles, always with the clinic's red-flag warnings.",
+        # Starlette's slash redirect builds its Location from the Host header; a wrong path is
+        # a plain 404 instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.holder = holder
+    app.state.clinic_state = state
 
     def error_body(status: int, code: str, message: str) -> dict[str, Any]:
         flags = holder.redflags()
@@ -64,11 +79,19 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.state.error_body = error_body
     _install_error_handlers(app, error_body)
 
+    from groundedqa.api.admin import install_admin, is_admin
     from groundedqa.api.protection import install_protection
+    from groundedqa.api.records import AnswerRecords
+    from groundedqa.api.console import install_console
     from groundedqa.api.widget import install_widget
 
+    # Before the protection layers: its guard sits inside them (see install_admin).
+    install_admin(app, settings, state, holder)
     install_protection(app, settings)
     install_widget(app)
+    install_console(app)
+    records = AnswerRecords(state, settings)
+    app.state.answer_records = records
 
     def live() -> Service:
         current = holder.get()
@@ -77,7 +100,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
                            holder.last_error or "the index is not loaded yet; try again shortly")
         return current
 
-    @app.get("/healthz", response_model=Health, responses={503: _ERRORS})
+    @app.api_route("/healthz", methods=["GET", "HEAD"], response_model=Health,
+                   responses={503: _ERRORS})
     def healthz() -> Health:
         """200 once an index is loaded and answering."""
         current = live()
@@ -87,31 +111,64 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
               responses={400: _ERRORS, 422: _ERRORS, 503: _ERRORS})
     def answer(body: AnswerRequest, request: Request) -> dict[str, Any]:
         """Answer with verbatim cited sentences, red flags and disclaimer (see the README)."""
+        if has_lone_surrogate(body.question):
+            raise ApiError(422, "invalid_question", LONE_SURROGATE)
+        service = live()
         try:
-            result = live().answer(body.question, body.max_sentences).to_dict()
+            result = service.answer(body.question, body.max_sentences).to_dict()
         except InvalidQuestion as exc:
             raise ApiError(422, "invalid_question", str(exc)) from exc
+        if not is_admin(request):  # the console's Try it: the clinic's tests, not a patient's
+            records.record(result, body.question, service.encoder)
         record = getattr(request.app.state, "record_answer", None)
         if record is not None:
             record(request, result["abstained"], result["urgent"], body.question, result["answer"])
         return result
 
+    @app.post("/v1/feedback", response_model=FeedbackResponse, status_code=201,
+              responses={404: _ERRORS, 422: _ERRORS})
+    def give_feedback(body: FeedbackRequest) -> dict[str, Any]:
+        """Helpful or not (and an optional comment) on an answer, by its `answer_id`."""
+        try:
+            stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
+        except UnknownAnswer:
+            records.flush()  # the answer's record may still be on its way to the store
+            try:
+                stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
+            except UnknownAnswer as exc:
+                raise ApiError(404, "unknown_answer", str(exc)) from exc
+        return {"answer_id": stored.answer_id, "helpful": stored.helpful, "stored": True}
+
     @app.get("/v1/documents", response_model=list[DocumentSummary], responses={503: _ERRORS})
     def documents() -> list[dict[str, Any]]:
         """Every indexed document with its metadata."""
         return [
-            {**d, "url": d["metadata"].get("url")} for d in live().index.store.documents()
+            {**d, "url": d["metadata"].get("url"), "doc_version": d.get("content_hash")}
+            for d in live().index.store.documents()
         ]
 
     @app.get("/v1/documents/{doc_id}", response_model=DocumentResponse,
              responses={404: _ERRORS, 503: _ERRORS})
-    def document(doc_id: str) -> dict[str, Any]:
+    def document(doc_id: str, version: str | None = Query(
+            None, max_length=64, description="A citation's `doc_version`: that version's text, "
+            "while it is retained (default: the live version).")) -> dict[str, Any]:
         """The cleaned text (what citation offsets index into) and metadata of one document."""
         rec = live().document(doc_id)
-        if rec is None:
+        if rec is not None and version in (None, rec.content_hash):
+            return {"doc_id": rec.doc_id, "title": rec.title, "url": rec.metadata.get("url"),
+                    "text": rec.text, "metadata": rec.metadata, "references": rec.references,
+                    "pages": [{"page": p.page, "start": p.start, "end": p.end} for p in rec.pages],
+                    "doc_version": rec.content_hash, "live": True}
+        if version is None:
             raise ApiError(404, "unknown_document", f"no document with id {doc_id!r}")
-        return {"doc_id": rec.doc_id, "title": rec.title, "url": rec.metadata.get("url"),
-                "text": rec.text, "metadata": rec.metadata, "references": rec.references}
+        old = state.versions.get(doc_id, version)
+        if old is None:
+            raise ApiError(404, "unknown_version", (
+                f"version {version!r} of document {doc_id!r} is not available: it never existed "
+                f"or was replaced more than {settings.version_retention_days} days ago"))
+        return {"doc_id": old.doc_id, "title": old.title, "url": old.metadata.get("url"),
+                "text": old.text, "metadata": old.metadata, "references": old.references,
+                "doc_version": old.version, "live": False}
 
     return app
 
@@ -136,6 +193,12 @@ def _install_error_handlers(app: FastAPI, error_body) -> None:
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         status, code, message = describe_validation_error(exc.errors())
         return respond(status, code, message)
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when `text` holds a surrogate code point: JSON's \\ud800 escapes decode to one, but
+    no UTF-8 text can, so nothing downstream (tokenizer, database, log) could handle it."""
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def describe_validation_error(errors: list[dict[str, Any]]) -> tuple[int, str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 
 class AnswerRequest(BaseModel):
@@ -25,6 +25,16 @@ class Citation(BaseModel):
     start: int
     end: int
     score: float
+    page: int | None = Field(
+        None, description="Page of the source PDF the quote starts on (1 = first page); null for "
+        "documents without pages (web pages, Word, text).",
+    )
+    doc_version: str | None = Field(
+        None, description="The cited document's version (content hash): "
+        "GET /v1/documents/{doc_id}?version=... serves the text these offsets index into.")
+    section: list[str] = Field(
+        default_factory=list, description="Heading path of the section the quote stands in, "
+        "outermost first (may start with the article's title); empty outside any heading.")
 
 
 class RedFlagCitation(BaseModel):
@@ -69,12 +79,15 @@ class AnswerResponse(BaseModel):
     red_flags: list[RedFlag]
     disclaimer: str
     index: str = Field(..., description="Build id of the index that answered.")
+    answer_id: str = Field(..., description="Names this answer in POST /v1/feedback.")
 
 
 class ErrorDetail(BaseModel):
     status: int
     code: str
     message: str
+    request_id: str | None = Field(None, description="On 500s: the id to quote to support "
+                                   "(also in the X-Request-ID header of every response).")
 
 
 class ErrorResponse(BaseModel):
@@ -90,6 +103,13 @@ class DocumentSummary(BaseModel):
     metadata: dict
     passages: int
     sentences: int
+    doc_version: str | None = Field(None, description="The live version (content hash).")
+
+
+class PageRange(BaseModel):
+    page: int = Field(..., description="Page number in the source PDF (1 = first page).")
+    start: int = Field(..., description="Offset in `text` of the page's first character.")
+    end: int = Field(..., description="Offset in `text` just past the page's last character.")
 
 
 class DocumentResponse(BaseModel):
@@ -99,6 +119,31 @@ class DocumentResponse(BaseModel):
     text: str = Field(..., description="The cleaned text that citation offsets index into.")
     metadata: dict
     references: list[str]
+    pages: list[PageRange] = Field(
+        default_factory=list,
+        description="Where each source page's text lies in `text`, in order (PDF); empty for "
+        "documents without pages. Pages without text (scans) are absent.",
+    )
+    doc_version: str | None = Field(None, description="The version served (content hash).")
+    live: bool = Field(True, description="False for an earlier version, kept for old citations.")
+
+
+class FeedbackRequest(BaseModel):
+    """POST /v1/feedback body."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    answer_id: StrictStr = Field(..., min_length=1, max_length=64,
+                                 description="The answer's `answer_id`.")
+    helpful: StrictBool = Field(..., description="Did the answer help?")
+    comment: StrictStr | None = Field(None, max_length=2000,
+                                      description="Optional words from the patient.")
+
+
+class FeedbackResponse(BaseModel):
+    answer_id: str
+    helpful: bool
+    stored: bool = True
 
 
 class Health(BaseModel):

@@ -235,7 +235,7 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     with progress_context(not args.json) as progress:
         try:
             build = build_index([dataset.corpus], index_dir, settings, embedder=embedder,
-                                progress=progress)
+                                progress=progress, sync=True)
         except IngestError as exc:
             raise CliError(str(exc)) from exc
         index_s = time.perf_counter() - t0

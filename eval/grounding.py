@@ -70,22 +70,27 @@ def parse_question(obj: Any, where: str, line: int = 0) -> Question:
 def load_questions(path: Path) -> list[Question]:
     """Read a JSONL question file (blank lines skipped); QuestionFileError names the bad line."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise QuestionFileError(f"{path}: no such file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise QuestionFileError(f"{path}: cannot read: {exc}") from exc
+    return parse_questions(text, str(path))
+
+
+def parse_questions(text: str, name: str) -> list[Question]:
+    """The questions of JSONL `text` (an uploaded file); errors are prefixed `name:line`."""
     questions = []
-    for n, line in enumerate(lines, start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise QuestionFileError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-        questions.append(parse_question(obj, f"{path}:{n}", n))
+            raise QuestionFileError(f"{name}:{n}: not valid JSON ({exc.msg})") from exc
+        questions.append(parse_question(obj, f"{name}:{n}", n))
     if not questions:
-        raise QuestionFileError(f"{path}: no questions")
+        raise QuestionFileError(f"{name}: no questions")
     return questions
 
 

@@ -12,10 +12,17 @@ from groundedqa.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+
     overrides = {}
     if getattr(args, "index", None):
         overrides["index"] = Path(args.index)
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "GROUNDEDQA_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise CliError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from exc
 
 
 # ------------------------------------------------------------------------------------------------
@@ -23,7 +30,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 # ------------------------------------------------------------------------------------------------
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    """Build (or update) the index from PATHs, with a progress bar and a closing summary."""
+    """Add or update PATHs' documents in the index (with --sync: make it match PATHs exactly),
+    with a progress bar and a closing summary; --dry-run prints the plan and writes nothing."""
     from rich.console import Console
 
     from groundedqa.ingest.build import build_index, progress_context
@@ -33,10 +41,56 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if not path.exists():
             raise CliError(f"{path} does not exist")
     console = Console(stderr=True)
-    with progress_context(not args.quiet and console.is_terminal) as progress:
-        report = build_index(paths, settings.index, settings, progress=progress)
-    print_ingest_summary(report, settings.index, console)
+
+    def show_plan(plan) -> None:
+        print_ingest_plan(plan, paths, console, dry_run=args.dry_run)
+
+    state = None if args.dry_run else _record_versions(settings)
+    with progress_context(not args.quiet and not args.dry_run and console.is_terminal) as progress:
+        report = build_index(paths, settings.index, settings, progress=progress, sync=args.sync,
+                             dry_run=args.dry_run, on_plan=show_plan,
+                             on_publish=state.versions.record_published if state else None)
+    if not args.dry_run:
+        print_ingest_summary(report, settings.index, console)
+    elif report.skipped:
+        _print_skipped(report, console)
     return 0
+
+
+#: How many document ids a plan lists per line before summing up the rest.
+PLAN_IDS_SHOWN = 20
+
+
+def print_ingest_plan(plan, paths: list[Path], console, *, dry_run: bool) -> None:
+    """What the ingest does to the index: documents added, updated, kept, removed (by id)."""
+    given = ", ".join(str(p) for p in paths)
+    head = "plan (dry run, nothing written)" if dry_run else "plan"
+    console.print(f"[bold]{head}[/]: {given}", markup=True)
+
+    def line(label: str, ids: list[str]) -> None:
+        shown = ", ".join(ids[:PLAN_IDS_SHOWN])
+        more = f" ... and {len(ids) - PLAN_IDS_SHOWN} more" if len(ids) > PLAN_IDS_SHOWN else ""
+        console.print(f"  {label} {len(ids)}" + (f": {shown}{more}" if ids else ""), markup=False)
+
+    line("add", plan.add)
+    line("update", plan.update)
+    console.print(f"  unchanged {len(plan.unchanged)}", markup=False)
+    if plan.sync:
+        line("remove (indexed, not in the paths given)", plan.remove)
+    elif plan.keep:
+        console.print(f"  keep {len(plan.keep)} other indexed documents (`--sync` would remove "
+                      "those not in the paths given)", markup=False)
+
+
+def _record_versions(settings: Settings):
+    """The state store, with the live build's document versions recorded (so that the build
+    about to run retires them rather than losing them): citations to them stay readable."""
+    from groundedqa.admin import record_live_versions
+    from groundedqa.state import StateStore
+
+    state = StateStore.open(settings)
+    record_live_versions(settings, state)
+    return state
 
 
 def print_ingest_summary(report, index_dir: Path, console) -> None:
@@ -47,10 +101,15 @@ def print_ingest_summary(report, index_dir: Path, console) -> None:
         f"  documents {report.documents}  passages {report.passages}  sentences {report.sentences}"
         f"  in {report.seconds:.1f} s\n"
         f"  embedded {report.embedded_documents} new/changed documents, reused "
-        f"{report.reused_documents}, removed {report.removed_documents}"
+        f"{report.reused_documents}, kept {report.kept_documents} not given, removed "
+        f"{report.removed_documents}"
     )
     for note in report.notes:
         console.print(f"  note: {note}")
+    _print_skipped(report, console)
+
+
+def _print_skipped(report, console) -> None:
     if report.skipped:
         console.print(f"  skipped {len(report.skipped)}:")
         for item in report.skipped:
@@ -67,7 +126,9 @@ def ensure_index(settings: Settings, embedder=None) -> None:
     if current_build_id(settings.index) is None:
         console = Console(stderr=True)
         console.print(f"no index at {settings.index}: building it from {settings.corpus}")
-        report = build_index([settings.corpus], settings.index, settings, embedder=embedder)
+        state = _record_versions(settings)
+        report = build_index([settings.corpus], settings.index, settings, embedder=embedder,
+                             on_publish=state.versions.record_published)
         print_ingest_summary(report, settings.index, console)
 
 
@@ -80,6 +141,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from groundedqa.api.app import create_app
+    from groundedqa.api.server import server_config
     from groundedqa.index.encoders import load_encoder
     from groundedqa.service import Service
 
@@ -88,9 +150,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # Load now, so a bad index fails here with a clear message, not on the first request.
     service = Service.load(settings, encoder=encoder)
     app = create_app(settings, service)
-    # The app writes its own JSON access log (without client addresses); uvicorn's would repeat it.
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port,
-                log_level="warning" if args.quiet else "info", access_log=False)
+    config = server_config(app, settings, host=args.host, port=args.port,
+                           log_level="warning" if args.quiet else "info")
+    uvicorn.Server(config).run()
     return 0
 
 
@@ -116,6 +178,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (each stage registers its own subcommands)."""
+    from groundedqa import clinic_cli
     from groundedqa.eval import bench_answer, bench_load, cli as eval_cli
 
     parser = argparse.ArgumentParser(
@@ -124,9 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", help="build or update the index from articles")
+    p = sub.add_parser("ingest", help="add or update articles in the index (--sync: match PATHs)")
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="files or folders (.txt .md .html .jsonl); default: the corpus folder")
+    p.add_argument("--sync", action="store_true",
+                   help="make the index match PATHs exactly: indexed documents not among them are "
+                   "removed (the plan printed first lists them)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would be added, updated and removed; write nothing")
     p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
@@ -146,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     eval_cli.register(sub)
+    clinic_cli.register(sub)
 
     bench = sub.add_parser("bench", help="benchmarks (report ratios measured in one run)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
@@ -162,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     from groundedqa.answer.redflags import RedFlagError
     from groundedqa.index.builds import IndexUnavailable
     from groundedqa.index.model_files import ModelNotFound
+    from groundedqa.state import StateError
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = build_parser().parse_args(argv)
@@ -171,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"groundedqa: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except (IngestError, IndexUnavailable, InvalidQuestion, RedFlagError, ModelNotFound,
-            FileNotFoundError, ValueError) as exc:
+            StateError, FileNotFoundError, ValueError) as exc:
         print(f"groundedqa: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from groundedqa.answer.types import MAX_SENTENCES_CAP
@@ -69,6 +69,78 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(16_384, ge=256)
     log_text: bool = Field(False, description="Log question/answer text (off: it is health data).")
+
+    # --- reliability ------------------------------------------------------------------------
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is "
+        "believed. Empty: no proxy header is believed, from anywhere (loopback included).",
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A connection whose request line and headers have not all arrived "
+        "this long after it opened (or after its last response) is closed.",
+    )
+    body_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request whose body has not all arrived this long after its "
+        "headers is answered 408 and the connection closed.",
+    )
+    keep_alive_seconds: int = Field(5, ge=1, description="Idle keep-alive connections close after this.")
+    keep_builds: int = Field(
+        2, ge=1, description="Published builds kept on disk (the live one and the previous ones "
+        "for rollback); builds a running server holds a lease on are kept as well.",
+    )
+
+    # --- the clinic's side: admin, state store, feedback, coverage gaps ------------------------
+    admin_keys: list[str] = Field(
+        default_factory=list, description="X-Admin-Key values for /v1/admin/*; empty = the admin "
+        "routes refuse every request (403). Patient keys (api_keys) never admit there.",
+    )
+    state_url: str | None = Field(
+        None, description="SQLAlchemy URL of the clinic's records (feedback, gaps, document "
+        "versions, admin queue): sqlite:///path or postgresql://...; default: SQLite "
+        "state.sqlite beside the index folder (var/state.sqlite for var/index).",
+    )
+    max_upload_bytes: int = Field(
+        20 * 1024 * 1024, ge=1024, description="Largest document the admin API accepts."
+    )
+    version_retention_days: int = Field(
+        365, ge=0, description="How long a replaced or deleted document version stays readable "
+        "at /v1/documents/{id}?version=..., counted from when it stopped being live.",
+    )
+    store_question_text: bool = Field(
+        False, description="Keep patients' question text (identifiers redacted) with feedback "
+        "and coverage-gap records. Off: ids, counts and topic assignments only.",
+    )
+    question_retention_days: int = Field(
+        90, ge=0, description="Stored question text is erased after this many days."
+    )
+    answer_retention_days: int = Field(
+        90, ge=1, description="How long an answer's record (ids, citations) is kept so that "
+        "feedback on it can still arrive.",
+    )
+    gap_confidence_below: float = Field(
+        0.0, ge=0.0, le=1.0, description="Answers with a confidence under this are recorded as "
+        "coverage gaps like abstentions (0: abstentions only).",
+    )
+    gap_topic_similarity: float = Field(
+        0.6, gt=0.0, le=1.0, description="Cosine to a gap topic's centroid at which a new gap "
+        "question joins that topic rather than starting one.",
+    )
+
+    @field_validator("api_keys", "admin_keys")
+    @classmethod
+    def _keys_are_secrets(cls, keys: list[str], info: ValidationInfo) -> list[str]:
+        # An empty entry would admit a request sending an empty key header.
+        if any(not key.strip() for key in keys):
+            raise ValueError(f"GROUNDEDQA_{info.field_name.upper()} holds an empty or blank key: "
+                             "remove it (an empty list turns keys off)")
+        return keys
+
+    def state_store_url(self) -> str:
+        """The state store in use: the explicit URL or SQLite beside the index folder."""
+        if self.state_url:
+            return self.state_url
+        return f"sqlite:///{(self.index.parent / 'state.sqlite').resolve()}"
 
     def redflags_path(self) -> Path:
         """The red-flag file in use: the explicit setting or `<corpus>/redflags.toml`."""

@@ -2,7 +2,8 @@
 
 The only module that touches FAISS, bm25s or the build's raw arrays. Files of a build::
 
-    records.sqlite     documents, passages, sentences (offsets into the cleaned text)
+    records.sqlite     documents, passages, sentences (offsets into the cleaned text, source
+                       page), pages (where each PDF page's text lies in a document)
     layout.npz         row -> document / sentence-range arrays the query path keeps in memory
     passages.npy       passage vectors (float32, unit length)
     sentences.npy      sentence vectors (float16, unit length; zero rows for unquotable spans)
@@ -34,15 +35,17 @@ from groundedqa.index.records import (
     SentenceRecord,
 )
 from groundedqa.index.tokens import stemmer, tokenize
-from groundedqa.ingest.models import Chunk, Span
+from groundedqa.ingest.models import Chunk, PageRange, Span
 
 # bm25s logs its indexing steps at DEBUG on a handler of its own; the ingest summary is enough.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 #: Past this many passages the dense index is HNSW (approximate); below it, exact inner product.
 HNSW_MIN_PASSAGES = 100_000
-_FILES = ("records.sqlite", "layout.npz", "passages.npy", "sentences.npy", "passages.faiss",
-          "titles.npy")
+#: The files `open` cannot do without (titles.npy is optional: builds from before it still serve).
+_REQUIRED = ("records.sqlite", "layout.npz", "passages.npy", "sentences.npy", "passages.faiss",
+             "bm25/params.index.json", "bm25/vocab.index.json", "bm25/data.csc.index.npy",
+             "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy")
 
 _SCHEMA = """
 CREATE TABLE documents (
@@ -59,8 +62,12 @@ CREATE TABLE passages (
 );
 CREATE TABLE sentences (
     idx INTEGER PRIMARY KEY, doc_idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    kind INTEGER NOT NULL, block INTEGER NOT NULL, text TEXT NOT NULL
+    kind INTEGER NOT NULL, block INTEGER NOT NULL, text TEXT NOT NULL, page INTEGER
 );
+CREATE TABLE pages (
+    doc_idx INTEGER NOT NULL, page INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL
+);
+CREATE INDEX pages_doc ON pages (doc_idx);
 """
 
 
@@ -93,21 +100,23 @@ class FaissDenseIndex:
 
 
 class Bm25LexicalIndex:
-    """bm25s over the passages' embedded text (title, headings, passage), memory-mapped."""
+    """bm25s over the passages' embedded text (title, headings, passage), memory-mapped.
+
+    Loaded when the build opens, not on the first question: a damaged bm25/ must refuse the
+    build at load (the previous one keeps serving), not fail every answer after the swap.
+    """
 
     def __init__(self, path: Path, size: int) -> None:
-        self._path = path
+        import bm25s
+
         self._size = size
-        self._bm25: Any = None
-        self._lock = threading.Lock()
+        self._bm25: Any = bm25s.BM25.load(str(path), mmap=True)
+
+    @property
+    def num_docs(self) -> int:
+        return int(self._bm25.scores["num_docs"])
 
     def _model(self) -> Any:
-        if self._bm25 is None:
-            import bm25s
-
-            with self._lock:
-                if self._bm25 is None:
-                    self._bm25 = bm25s.BM25.load(str(self._path), mmap=True)
         return self._bm25
 
     def search(self, query: str, k: int) -> list[PassageHit]:
@@ -149,6 +158,10 @@ class SqliteSentenceStore:
             f"file:{build_dir / 'records.sqlite'}?mode=ro", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()
+        # Builds from before source pages have no page column or table: their pages read as None.
+        tables = {r[0] for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        self._has_pages = "pages" in tables
+        self._page_column = "page" if self._has_pages else "NULL"
         rows = self._query("SELECT doc_id, title FROM documents ORDER BY idx")
         self.doc_ids: list[str] = [r[0] for r in rows]
         self.doc_titles: list[str] = [r[1] for r in rows]
@@ -176,16 +189,26 @@ class SqliteSentenceStore:
             return None
         idx, doc_id, title, text, meta, refs, chash, source = rows[0]
         return DocumentRecord(doc_id=doc_id, title=title, text=text, metadata=json.loads(meta),
-                              references=json.loads(refs), content_hash=chash, source=source, idx=idx)
+                              references=json.loads(refs), content_hash=chash, source=source,
+                              pages=self._pages(idx), idx=idx)
+
+    def _pages(self, doc_idx: int) -> list[PageRange]:
+        if not self._has_pages:
+            return []
+        rows = self._query("SELECT page, start, end FROM pages WHERE doc_idx = ? ORDER BY start",
+                           (doc_idx,))
+        return [PageRange(*r) for r in rows]
 
     def documents(self) -> list[dict[str, Any]]:
         rows = self._query(
-            "SELECT doc_id, title, metadata, n_passages, n_sentences, content_hash FROM documents "
-            "ORDER BY idx"
+            "SELECT idx, doc_id, title, metadata, n_passages, n_sentences, content_hash, source "
+            "FROM documents ORDER BY idx"
         )
+        pages = dict(self._query("SELECT doc_idx, COUNT(*) FROM pages GROUP BY doc_idx")) \
+            if self._has_pages else {}
         return [
-            {"doc_id": r[0], "title": r[1], "metadata": json.loads(r[2]), "passages": r[3],
-             "sentences": r[4], "content_hash": r[5]}
+            {"doc_id": r[1], "title": r[2], "metadata": json.loads(r[3]), "passages": r[4],
+             "sentences": r[5], "content_hash": r[6], "source": r[7], "pages": pages.get(r[0], 0)}
             for r in rows
         ]
 
@@ -195,13 +218,28 @@ class SqliteSentenceStore:
         ids = tuple(int(i) for i in rows)
         marks = ",".join("?" * len(ids))
         found = self._query(
-            f"SELECT idx, doc_idx, start, end, kind, block, text FROM sentences WHERE idx IN ({marks})", ids
+            f"SELECT idx, doc_idx, start, end, kind, block, text, {self._page_column} FROM sentences "
+            f"WHERE idx IN ({marks})", ids
         )
         by_id = {
-            r[0]: SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6], KIND_NAMES[r[4]], r[5])
+            r[0]: SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6], KIND_NAMES[r[4]], r[5],
+                                 r[7])
             for r in found
         }
         return [by_id[i] for i in ids if i in by_id]
+
+    def sections(self, rows: Sequence[int]) -> list[tuple[str, ...]]:
+        first, last = self._layout["passage_first"], self._layout["passage_last"]
+        rows = [int(r) for r in rows]
+        # Passages are stored in reading order, so their first rows ascend: the last passage
+        # starting at or before a row is the one that can hold it.
+        at = np.searchsorted(first, np.asarray(rows, dtype=np.int64), side="right") - 1
+        passage_of = [int(p) if p >= 0 and last[p] >= row else None for row, p in zip(rows, at)]
+        wanted = tuple(sorted({p for p in passage_of if p is not None}))
+        paths = dict(self._query(
+            f"SELECT idx, heading_path FROM passages WHERE idx IN ({','.join('?' * len(wanted))})",
+            wanted)) if wanted else {}
+        return [tuple(json.loads(paths[p])) if p in paths else () for p in passage_of]
 
     def sentence_vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         return np.asarray(self._sentence_vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
@@ -261,11 +299,11 @@ class SqliteSentenceStore:
         block_kinds = self.sentence_block_kinds(np.arange(fs, fs + ns))
         blocks: dict[int, str] = {}
         spans = [
-            Span(start=r[0], end=r[1], text=r[3], kind=KIND_NAMES[r[2]], block=r[4])
+            Span(start=r[0], end=r[1], text=r[3], kind=KIND_NAMES[r[2]], block=r[4], page=r[5])
             # Row ranges on the primary key: "WHERE doc_idx = ?" scans the whole table per document.
             for r in self._query(
-                "SELECT start, end, kind, text, block FROM sentences WHERE idx >= ? AND idx < ? "
-                "ORDER BY idx", (fs, fs + ns),
+                f"SELECT start, end, kind, text, block, {self._page_column} FROM sentences "
+                "WHERE idx >= ? AND idx < ? ORDER BY idx", (fs, fs + ns),
             )
         ]
         for span, kind in zip(spans, block_kinds):
@@ -292,7 +330,7 @@ class FaissBm25Backend:
     name = "faiss_bm25"
 
     def required_files(self, manifest: dict[str, Any]) -> list[str]:
-        return list(_FILES)
+        return list(_REQUIRED)
 
     def write(self, build_dir: Path, docs: list[DocData], dimension: int) -> dict[str, Any]:
         import faiss
@@ -326,10 +364,12 @@ class FaissBm25Backend:
                  p_row, len(doc.chunks), s_row, len(doc.spans)),
             )
             db.executemany(
-                "INSERT INTO sentences VALUES (?,?,?,?,?,?,?)",
-                [(s_row + i, doc_idx, s.start, s.end, KIND_CODES[s.kind], s.block, s.text)
+                "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?)",
+                [(s_row + i, doc_idx, s.start, s.end, KIND_CODES[s.kind], s.block, s.text, s.page)
                  for i, s in enumerate(doc.spans)],
             )
+            db.executemany("INSERT INTO pages VALUES (?,?,?,?)",
+                           [(doc_idx, p.page, p.start, p.end) for p in doc.pages])
             db.executemany(
                 "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)",
                 [(p_row + i, doc_idx, c.ordinal, c.start, c.end, s_row + c.first_span,
@@ -372,23 +412,27 @@ class FaissBm25Backend:
     def open(self, build_dir: Path, manifest: dict[str, Any]) -> LoadedIndex:
         import faiss
 
-        from groundedqa.index.builds import IndexCorrupt
+        from groundedqa.index.builds import REBUILD_HINT, IndexCorrupt
 
+        store = None
         try:
             passage_vectors = np.load(build_dir / "passages.npy", mmap_mode="r")
             dense = FaissDenseIndex(faiss.read_index(str(build_dir / "passages.faiss")), passage_vectors)
             store = SqliteSentenceStore(build_dir)
-        except (OSError, ValueError, RuntimeError, sqlite3.Error, KeyError) as exc:
-            raise IndexCorrupt(f"index build {build_dir} is unreadable: {exc}") from exc
-        lexical = Bm25LexicalIndex(build_dir / "bm25", dense.size)
-        index = LoadedIndex(manifest["build_id"], build_dir, manifest, dense, lexical, store,
-                            _closers=[store.close])
-        problems = _inconsistencies(index, passage_vectors, manifest)
+            lexical = Bm25LexicalIndex(build_dir / "bm25", dense.size)
+            index = LoadedIndex(manifest["build_id"], build_dir, manifest, dense, lexical, store,
+                                _closers=[store.close])
+            problems = _inconsistencies(index, passage_vectors, manifest)
+        except Exception as exc:  # noqa: BLE001 - whatever a damaged file raises, the build is refused
+            if store is not None:
+                store.close()
+            raise IndexCorrupt(f"index build {build_dir} is unreadable ({type(exc).__name__}: "
+                               f"{exc}): {REBUILD_HINT}") from exc
         if problems:
             index.close()
             raise IndexCorrupt(
                 f"index {build_dir} is corrupt ({', '.join(problems)} disagree with its manifest): "
-                "rebuild it with `groundedqa ingest`"
+                f"{REBUILD_HINT}"
             )
         return index
 
@@ -403,7 +447,7 @@ class FaissBm25Backend:
         return DocData(
             doc_id=rec.doc_id, title=rec.title, text=rec.text, metadata=rec.metadata,
             references=rec.references, content_hash=rec.content_hash, source=rec.source,
-            spans=spans, chunks=chunks, block_kinds=block_kinds,
+            pages=rec.pages, spans=spans, chunks=chunks, block_kinds=block_kinds,
             passage_vectors=index.dense.vectors(np.arange(fp, fp + np_)),
             sentence_vectors=store.sentence_vectors(np.arange(fs, fs + ns)).astype(np.float16),
             title_vector=None if titles is None else np.array(titles[rec.idx], dtype=np.float16),
@@ -453,6 +497,8 @@ def _inconsistencies(index: LoadedIndex, passage_vectors: np.ndarray, manifest: 
         problems.append("title vectors")
     if index.dense.size != counts.get("passages"):
         problems.append("FAISS index size")
+    if index.lexical.num_docs != counts.get("passages"):  # type: ignore[attr-defined]
+        problems.append("BM25 index size")
     if store.n_sentences != counts.get("sentences"):
         problems.append("sentence layout")
     return problems

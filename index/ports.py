@@ -89,6 +89,11 @@ class SentenceStore(Protocol):
         """Sentence records for the given rows, in the order given."""
         ...
 
+    def sections(self, rows: Sequence[int]) -> list[tuple[str, ...]]:
+        """The heading path (outermost first) of the section each sentence row stands in;
+        empty for a row outside any section."""
+        ...
+
     def sentence_vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         """Stored sentence vectors (float32; zero rows for spans that are never quoted)."""
         ...

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from groundedqa.ingest.models import SPAN_KINDS, Chunk, Span
+from groundedqa.ingest.models import SPAN_KINDS, Chunk, PageRange, Skipped, Span
 
 #: A span kind's stored code is its position in SPAN_KINDS.
 KIND_CODES: dict[str, int] = {kind: code for code, kind in enumerate(SPAN_KINDS)}
@@ -28,6 +28,8 @@ class StoredDocument:
     references: list[str]
     content_hash: str
     source: str
+    # Where each source page's text lies in `text` (PDF); empty for formats without pages.
+    pages: list[PageRange] = field(default_factory=list)
 
 
 @dataclass
@@ -40,6 +42,9 @@ class DocData(StoredDocument):
     passage_vectors: np.ndarray | None = None  # (len(chunks), dim)
     sentence_vectors: np.ndarray | None = None  # (len(spans), dim)
     title_vector: np.ndarray | None = None  # (dim,)
+    # Parts of the source left out (a scanned page): reported when the document is prepared,
+    # not stored.
+    skipped_parts: list[Skipped] = field(default_factory=list)
 
 
 @dataclass
@@ -61,3 +66,4 @@ class SentenceRecord:
     text: str
     kind: str
     block: int = 0
+    page: int | None = None  # source page the span starts on (PDF); None without pages

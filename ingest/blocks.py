@@ -7,10 +7,11 @@ plain strings whatever the page's format was.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from groundedqa.ingest.models import BlockKind
 
@@ -18,11 +19,13 @@ __all__ = [
     "TWO_SENTENCES",
     "ParsedPage",
     "RawBlock",
+    "UnreadableSource",
     "ends_sentence",
     "n_words",
     "runs",
     "squash",
     "strip_decoration",
+    "with_text",
 ]
 
 
@@ -36,6 +39,10 @@ class RawBlock:
     bulleted: bool = False  # carried an explicit list marker (or was an <li> / markdown item)
     link_ratio: float = 0.0  # share of visible characters inside links (HTML / markdown)
     had_content: bool = False  # heading: its section had body blocks before cleaning
+    page: int | None = None  # source page the block starts on (PDF); None without pages
+    # (offset into `text`, page) where the block runs on to a later page: a paragraph that
+    # crosses a page break stays one block, so its sentences stay whole.
+    page_breaks: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -47,6 +54,32 @@ class ParsedPage:
     # Headings come from markup (<h2>, "## "). Plain text only guesses them from line shapes, so
     # a citation's title can look like a heading and the first heading is taken as the title.
     marked_headings: bool = True
+    # Parts of the file the parser left out, each with its reason (e.g. a scanned PDF page).
+    notes: list[str] = field(default_factory=list)
+
+
+class UnreadableSource(ValueError):
+    """A file its format's parser cannot read (corrupt, encrypted, no text layer); the message is
+    the reason shown in the ingest summary."""
+
+
+def with_text(block: RawBlock, text: str) -> RawBlock:
+    """`block` with its text replaced by an edited version of it (characters cut, whitespace
+    changed), its page breaks moved to the same characters in the new text."""
+    if not block.page_breaks or text == block.text:
+        return replace(block, text=text)
+    matcher = difflib.SequenceMatcher(None, block.text, text, autojunk=False)
+    blocks = matcher.get_matching_blocks()
+
+    def moved(offset: int) -> int:
+        # The first kept character at or after `offset` starts the page in the new text.
+        for old, new, size in blocks:
+            if old + size > offset:
+                return new + max(0, offset - old)
+        return len(text)
+
+    breaks = tuple((moved(offset), page) for offset, page in block.page_breaks)
+    return replace(block, text=text, page_breaks=tuple(b for b in breaks if b[0] < len(text)))
 
 
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")

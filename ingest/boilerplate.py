@@ -16,6 +16,7 @@ __all__ = [
     "SHORT_LINE_WORDS",
     "is_boilerplate",
     "is_boilerplate_sentence",
+    "is_contact_line",
     "is_furniture_heading",
     "is_furniture_line",
     "is_meta_line",
@@ -260,9 +261,14 @@ def is_furniture_line(block: RawBlock) -> bool:
     return (
         _is_schedule_line(text)
         or _is_share_line(text)
-        or (words <= 12 and bool(_CONTACT_LINE.match(text) or _CITY_LINE.match(text)))
+        or (words <= 12 and is_contact_line(text))
         or is_meta_line(text)
     )
+
+
+def is_contact_line(text: str) -> bool:
+    """Only a phone number, e-mail address, URL, street address or "City, ST 12345"."""
+    return bool(_CONTACT_LINE.match(text) or _CITY_LINE.match(text))
 
 
 def is_boilerplate(block: RawBlock) -> bool:

@@ -16,8 +16,10 @@ from filelock import FileLock, Timeout
 
 from groundedqa.index.builds import (
     default_backend,
+    IndexMissing,
     IndexUnavailable,
     builds_dir,
+    has_checksums,
     new_build_id,
     open_build,
     open_index,
@@ -32,15 +34,18 @@ from groundedqa.ingest import chunk as chunk_mod
 from groundedqa.ingest import clean as clean_mod
 from groundedqa.ingest import load as load_mod
 from groundedqa.ingest import segment as segment_mod
+from groundedqa.ingest.blocks import UnreadableSource
 from groundedqa.ingest.models import Skipped, SourceDoc, Span
+from groundedqa.ingest.sentence_kinds import classify_spans
 from groundedqa.settings import Settings
 
 #: Texts are embedded in slices of this many (sorted by length, so each slice pads little).
 EMBED_SLICE = 2048
-#: Bump when a change to loading, cleaning, segmenting or chunking changes what a document becomes:
+#: Bump when a change to loading, cleaning, segmenting, classifying or chunking changes what a
+#: document becomes:
 #: every document is then re-embedded. (Hashing the code instead would re-embed a 16k-article
 #: corpus for a comment fix.)
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 
 
 class IngestError(RuntimeError):
@@ -67,6 +72,24 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
     embedded_texts: list[str] | None = None
     notes: list[str] = field(default_factory=list)
+    plan: IngestPlan | None = None
+    kept_documents: int = 0
+
+
+@dataclass
+class IngestPlan:
+    """What an ingest does to the index, by document id (sorted)."""
+
+    sync: bool
+    add: list[str] = field(default_factory=list)  # given, not indexed
+    update: list[str] = field(default_factory=list)  # given, indexed with other content
+    unchanged: list[str] = field(default_factory=list)  # given, indexed (or skipped) as they are
+    keep: list[str] = field(default_factory=list)  # indexed, not given, kept (without --sync)
+    remove: list[str] = field(default_factory=list)  # indexed, not given, removed (--sync)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.add or self.update or self.remove)
 
 
 def pipeline_fingerprint(settings: Settings) -> dict[str, Any]:
@@ -84,14 +107,19 @@ def content_hash(doc: SourceDoc, pipeline: dict[str, Any]) -> str:
     digest.update(json.dumps(pipeline, sort_keys=True).encode())
     digest.update(doc.format.encode())
     digest.update(json.dumps(doc.metadata, sort_keys=True, default=str).encode())
-    digest.update(doc.raw.encode("utf-8", "surrogatepass"))
+    digest.update(doc.raw if isinstance(doc.raw, bytes) else doc.raw.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
 def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped:
-    """Clean, segment and chunk one source document (no vectors yet)."""
-    cleaned = clean_mod.clean(doc.raw, doc.format)
-    spans = [_mark_question(s) for s in segment_mod.segment_doc(cleaned)]
+    """Clean, segment, classify and chunk one source document (no vectors yet)."""
+    try:
+        cleaned = clean_mod.clean(doc.raw, doc.format)
+    except UnreadableSource as exc:  # a PDF without text, a broken .docx: skipped with the reason
+        return Skipped(doc.source, str(exc))
+    # Non-content kinds first: "you might be wondering: Can I still work out?" is meta, not a question.
+    spans = classify_spans(segment_mod.segment_doc(cleaned), cleaned, publisher=doc.metadata.get("publisher"))
+    spans = [_mark_question(s) for s in spans]
     if not any(s.kind == "sentence" for s in spans):
         return Skipped(doc.source, "no article text left after cleaning")
     title = (doc.metadata.get("title") or cleaned.title or doc.doc_id).strip()
@@ -103,7 +131,9 @@ def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped
     return DocData(
         doc_id=doc.doc_id, title=title, text=cleaned.text, metadata=metadata,
         references=list(cleaned.references), content_hash=chash, source=doc.source,
-        spans=spans, chunks=chunks, block_kinds=[b.kind for b in cleaned.blocks],
+        pages=list(cleaned.pages), spans=spans, chunks=chunks,
+        block_kinds=[b.kind for b in cleaned.blocks],
+        skipped_parts=[Skipped(doc.source, note) for note in cleaned.notes],
     )
 
 
@@ -131,31 +161,51 @@ def build_index(
     keep_texts: bool = False,
     before_publish: Callable[[Path], None] | None = None,
     backend: IndexBackend | None = None,
+    sync: bool = False,
+    dry_run: bool = False,
+    on_plan: Callable[[IngestPlan], None] | None = None,
+    on_publish: Callable[[str, list[DocData]], None] | None = None,
 ) -> BuildReport:
-    """Build the index of `paths` into `index_dir` and publish it atomically.
+    """Add or update the documents of `paths` in the index at `index_dir`, publish atomically.
 
-    Documents whose content hash matches the live build are reused with their vectors; only new or
-    changed ones are embedded, and documents no longer present leave the index. When nothing
-    changed, no build is written. `progress` is a rich Progress (or None for silence).
+    The other documents of the live build stay as they are; with `sync`, the index is made to
+    match `paths` exactly, and documents not among them leave it. Documents whose content hash
+    matches the live build are reused with their vectors; only new or changed ones are embedded.
+    When nothing changed, no build is written; with `dry_run`, nothing at all (the report's
+    `plan` says what would happen). `on_plan` is called with the plan before anything is
+    written. `progress` is a rich Progress (or None for silence).
     `before_publish` is a test hook called with the finished build directory. `embedder` is
     the encoder (default: the one the settings configure, loaded only when something changed);
-    `backend` the index engine (default: FAISS + bm25s).
+    `backend` the index engine (default: FAISS + bm25s). `on_publish(build_id, docs)` is called
+    once a build is live, with every document it holds (the clinic records their versions).
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
+    options = _Options(keep_texts, before_publish, backend, sync, dry_run, settings.keep_builds,
+                       on_plan, on_publish)
     try:
         lock = FileLock(str(index_dir / ".lock"), timeout=0)
         with lock:
-            return _build_locked(
-                paths, index_dir, settings, embedder, progress, keep_texts, before_publish, backend, t0
-            )
+            return _build_locked(paths, index_dir, settings, embedder, progress, options, t0)
     except Timeout as exc:
         raise IngestError(f"another ingest is writing {index_dir}; try again when it finishes") from exc
 
 
-def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, before_publish,
-                  backend, t0):
+@dataclass(frozen=True)
+class _Options:
+    keep_texts: bool
+    before_publish: Callable[[Path], None] | None
+    backend: IndexBackend | None
+    sync: bool
+    dry_run: bool
+    keep_builds: int
+    on_plan: Callable[[IngestPlan], None] | None
+    on_publish: Callable[[str, list[DocData]], None] | None
+
+
+def _build_locked(paths: list[Path], index_dir: Path, settings: Settings, embedder: Encoder | None,
+                  progress: Any, options: _Options, t0: float) -> BuildReport:
     report = BuildReport(build_id=None, changed=False)
     timings = report.timings
     pipeline = pipeline_fingerprint(settings)
@@ -167,51 +217,93 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     report.skipped.extend(skipped)
     timings["load_s"] = time.perf_counter() - t
 
-    old = _open_previous(index_dir, report, backend)
+    old = _open_previous(index_dir, report, options)
+    try:
+        return _build_from(sources, old, pipeline, fingerprint, index_dir, settings, embedder,
+                           progress, options, report, t0)
+    finally:
+        if old is not None:
+            old.close()
+
+
+def _build_from(sources: list[SourceDoc], old: LoadedIndex | None, pipeline: dict[str, Any],
+                fingerprint: str, index_dir: Path, settings: Settings, embedder: Encoder | None,
+                progress: Any, options: _Options, report: BuildReport, t0: float) -> BuildReport:
+    timings = report.timings
+    backend = options.backend
     old_ok = (
         old is not None
         and old.manifest.get("pipeline") == pipeline
         and old.manifest.get("model", {}).get("fingerprint") == fingerprint
     )
-    # A build from before title vectors is reused, but rewritten with its titles embedded.
-    old_complete = old_ok and old.store.title_vectors() is not None
+    if old is not None and not old_ok and not options.sync:
+        # The documents not given here could only be kept by re-embedding them, from files
+        # this ingest does not have.
+        raise IngestError(
+            f"the index at {index_dir} was built with another model or chunking: ingest the "
+            "whole corpus with `groundedqa ingest --sync CORPUS_DIR` to rebuild it"
+        )
+    # A build from before title vectors or checksums is reused, but rewritten with them.
+    old_complete = old_ok and old.store.title_vectors() is not None and has_checksums(old.manifest)
     old_hashes: dict[str, str] = old.manifest.get("documents", {}) if old_ok else {}
     # Documents the last build skipped, by hash, so that an unchanged corpus is recognised unread.
     old_skips: dict[str, dict[str, str]] = old.manifest.get("skipped", {}) if old_ok else {}
     hashes = {src.doc_id: content_hash(src, pipeline) for src in sources}
-    if old_complete and hashes == {**old_hashes, **{d: s["hash"] for d, s in old_skips.items()}}:
+    plan = plan_ingest(hashes, old_hashes, old_skips, sync=options.sync)
+    report.plan = plan
+    report.removed_documents = len(plan.remove)
+    report.kept_documents = len(plan.keep)
+    if not sources:
+        raise IngestError("no documents to index (every source was skipped); the live index is untouched")
+    if options.on_plan is not None:
+        options.on_plan(plan)
+    # With --sync, skip records of files no longer given go; otherwise they stay with the kept.
+    dropped_skips = options.sync and any(d not in hashes for d in old_skips)
+    if options.dry_run:
+        report.notes.append("dry run: nothing was written")
+        report.seconds = time.perf_counter() - t0
+        return report
+    if old_complete and not plan.changes and not dropped_skips:
         # Nothing new, changed, removed or skipped anew: answer without reading 16k stored
         # documents back. Past this point, something differs and a new build is written.
-        report.skipped.extend(Skipped(s["source"], s["reason"]) for s in old_skips.values())
+        report.skipped.extend(Skipped(s["source"], s["reason"]) for d, s in old_skips.items()
+                              if d in hashes)
         return _up_to_date(report, old, t0)
 
     t = time.perf_counter()
     docs: list[DocData] = []
     fresh: list[DocData] = []
-    skips: dict[str, dict[str, str]] = {}
+    skips: dict[str, dict[str, str]] = {} if options.sync else {
+        d: s for d, s in old_skips.items() if d not in hashes}
+    reuse = (backend or default_backend()).reuse
     task = progress.add_task("clean + segment", total=len(sources)) if progress else None
     for src in sources:
         chash = hashes[src.doc_id]
         if old_hashes.get(src.doc_id) == chash:
-            reused = (backend or default_backend()).reuse(old, src.doc_id)
-            docs.append(reused)
+            docs.append(reuse(old, src.doc_id))
             report.reused_documents += 1
         else:
             prepared = _prepare_safely(src, settings, chash)
             if isinstance(prepared, Skipped):
                 report.skipped.append(prepared)
                 skips[src.doc_id] = {"hash": chash, "source": prepared.source, "reason": prepared.reason}
+                if src.doc_id in old_hashes and not options.sync:
+                    # Bad input never loses anything: the indexed version stays.
+                    docs.append(reuse(old, src.doc_id))
+                    report.reused_documents += 1
+                    report.notes.append(f"kept the indexed version of {src.doc_id}: the new one "
+                                        f"was skipped ({prepared.reason})")
             else:
                 docs.append(prepared)
                 fresh.append(prepared)
+                report.skipped.extend(prepared.skipped_parts)  # e.g. a scanned page of a PDF
         if progress:
             progress.advance(task)
+    for doc_id in plan.keep:
+        docs.append(reuse(old, doc_id))
     timings["prepare_s"] = time.perf_counter() - t
 
-    kept_ids = {d.doc_id for d in docs}
-    report.removed_documents = sum(1 for d in (old.manifest.get("documents", {}) if old else {})
-                                   if d not in kept_ids)
-    if not docs:
+    if not fresh and not any(d.doc_id in hashes for d in docs):
         raise IngestError("no documents to index (every source was skipped); the live index is untouched")
 
     embedder = embedder or load_encoder(settings)
@@ -226,7 +318,7 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
         report.notes.append(f"title vectors added to {len(untitled) - len(fresh)} reused documents "
                             "(their build predates them)")
     report.embedded_sentences = len(texts) - report.embedded_passages - len(untitled)
-    if keep_texts:
+    if options.keep_texts:
         report.embedded_texts = texts
 
     t = time.perf_counter()
@@ -237,18 +329,22 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
             tmp_dir, docs, model=embedder.describe(), pipeline=pipeline, build_id=build_id,
             skipped=skips, backend=backend,
         )
-        if before_publish is not None:
-            before_publish(tmp_dir)
+        if options.before_publish is not None:
+            options.before_publish(tmp_dir)
         final_dir = builds_dir(index_dir) / build_id
         tmp_dir.rename(final_dir)
-        open_build(final_dir, backend=backend).close()  # never publish what cannot be loaded
+        # Never publish what cannot be loaded (the checksums were taken from these very files).
+        open_build(final_dir, backend=backend, check_content=False).close()
         publish(index_dir, build_id)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
-    if old is not None:
-        old.close()
-    prune_builds(index_dir)
+    if options.on_publish is not None:
+        try:
+            options.on_publish(build_id, docs)
+        except Exception as exc:  # noqa: BLE001 - the build is live; say what was not recorded
+            report.notes.append(f"published, but its document versions were not recorded: {exc}")
+    prune_builds(index_dir, keep=options.keep_builds)
     timings["write_s"] = time.perf_counter() - t
 
     report.build_id = build_id
@@ -258,21 +354,44 @@ def _build_locked(paths, index_dir, settings, embedder, progress, keep_texts, be
     return report
 
 
+def plan_ingest(hashes: dict[str, str], indexed: dict[str, str],
+                skipped: dict[str, dict[str, str]], *, sync: bool) -> IngestPlan:
+    """Sort the given documents (`hashes`: id -> content hash) against the indexed ones."""
+    plan = IngestPlan(sync=sync)
+    for doc_id, chash in sorted(hashes.items()):
+        if indexed.get(doc_id) == chash or skipped.get(doc_id, {}).get("hash") == chash:
+            plan.unchanged.append(doc_id)
+        elif doc_id in indexed:
+            plan.update.append(doc_id)
+        else:
+            plan.add.append(doc_id)
+    others = sorted(d for d in indexed if d not in hashes)
+    if sync:
+        plan.remove = others
+    else:
+        plan.keep = others
+    return plan
+
+
 def _load(paths: list[Path]) -> tuple[list[SourceDoc], list[Skipped]]:
-    manifest: dict[str, dict] = {}
-    for path in paths:
-        if Path(path).is_dir():
-            manifest.update(load_mod.read_manifest(Path(path)))
-    return load_mod.load_sources([Path(p) for p in paths], manifest)
+    # Each folder's (or file's) own manifest.toml: a file named alone keeps its id and metadata.
+    return load_mod.load_sources([Path(p) for p in paths])
 
 
-def _open_previous(index_dir: Path, report: BuildReport,
-                   backend: IndexBackend | None) -> LoadedIndex | None:
+def _open_previous(index_dir: Path, report: BuildReport, options: _Options) -> LoadedIndex | None:
+    """The live build, for reuse; None when there is none or (with --sync) it cannot be read."""
     try:
-        return open_index(index_dir, backend=backend)
+        return open_index(index_dir, backend=options.backend)
+    except IndexMissing:
+        return None
     except IndexUnavailable as exc:
-        if "no index" not in str(exc):
-            report.notes.append(f"previous index not reused ({exc})")
+        if not options.sync:
+            # Adding to an index that cannot be read would publish the new documents alone.
+            raise IngestError(
+                f"the live index cannot be read, so documents cannot be added to it ({exc}); "
+                "rebuild it from the whole corpus with `groundedqa ingest --sync CORPUS_DIR`"
+            ) from exc
+        report.notes.append(f"previous index not reused ({exc})")
         return None
 
 
@@ -330,7 +449,6 @@ def _up_to_date(report: BuildReport, old: LoadedIndex, t0: float) -> BuildReport
     report.sentences = sum(kind == "sentence" for kind in old.store.sentence_kinds(rows))
     report.seconds = time.perf_counter() - t0
     report.notes.append("index is up to date: nothing embedded")
-    old.close()
     return report
 
 

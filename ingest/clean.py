@@ -13,7 +13,8 @@ Stages, each in its own module:
    headings, runs of short menu-like lines, the site header, the byline run under the title,
    boilerplate blocks and sentences, runs of bare questions;
 4. strip citation markers (`references.py`); drop headings whose section cleaning emptied;
-5. join the blocks with blank lines, recording offsets.
+5. join the blocks with blank lines, recording offsets (and, for paged sources such as PDF,
+   where each page's text lies).
 """
 
 from __future__ import annotations
@@ -21,20 +22,23 @@ from __future__ import annotations
 from groundedqa.ingest import formats
 from groundedqa.ingest.blocks import ParsedPage, RawBlock
 from groundedqa.ingest.furniture import drop_furniture
-from groundedqa.ingest.models import Block, CleanDoc, SourceFormat
+from groundedqa.ingest.models import Block, CleanDoc, PageRange, SourceFormat
 from groundedqa.ingest.references import split_references, strip_citation_markers
 
 __all__ = ["clean"]
 
 
-def clean(raw: str, fmt: SourceFormat = "text") -> CleanDoc:
+def clean(raw: str | bytes, fmt: SourceFormat = "text") -> CleanDoc:
     """Remove page furniture from one article and structure what remains.
 
-    `fmt` is "text", "markdown" or "html". The result's `text` is the kept blocks joined by
+    `fmt` is "text", "markdown" or "html" (`raw` a str), or "pdf" or "docx" (`raw` the file's
+    bytes). The result's `text` is the kept blocks joined by
     blank lines; `blocks` locate each heading, paragraph and list item in it; `references` holds
-    the article's own reference list, which is never part of `text`. Kept sentences are verbatim
+    the article's own reference list, which is never part of `text`; `pages` where each source
+    page's text lies (PDF), `notes` what the parser left out and why. Kept sentences are verbatim
     (whitespace aside); only lines, blocks, list markers, leading decoration symbols and citation
-    markers after sentences are removed.
+    markers after sentences are removed. A file its parser cannot read raises
+    `UnreadableSource` with the reason.
     """
     page = formats.parse(raw, fmt)
     blocks, references = split_references(page.blocks, marked_headings=page.marked_headings)
@@ -77,11 +81,28 @@ def _assemble(blocks: list[RawBlock], references: list[str], page: ParsedPage) -
         )
     parts: list[str] = []
     out_blocks: list[Block] = []
+    pages: list[PageRange] = []
     offset = 0
     for block in blocks:
         if parts:
             offset += 2  # the "\n\n" separator
         parts.append(block.text)
         out_blocks.append(Block(block.kind, offset, offset + len(block.text), block.level))
+        if block.page is not None:
+            _add_pages(pages, block, offset)
         offset += len(block.text)
-    return CleanDoc(text="\n\n".join(parts), blocks=out_blocks, title=title, references=references)
+    return CleanDoc(text="\n\n".join(parts), blocks=out_blocks, title=title, references=references,
+                    pages=pages, notes=list(page.notes))
+
+
+def _add_pages(pages: list[PageRange], block: RawBlock, offset: int) -> None:
+    """Extend the page map with a block of paged text that starts at `offset`."""
+    starts = [(0, block.page), *block.page_breaks]
+    for n, (at, number) in enumerate(starts):
+        end = starts[n + 1][0] if n + 1 < len(starts) else len(block.text)
+        # A page's part of the block, without the space the line join put before it.
+        start, stop = offset + at, offset + len(block.text[:end].rstrip())
+        if pages and pages[-1].page == number:
+            pages[-1].end = max(pages[-1].end, stop)
+        elif stop > start:
+            pages.append(PageRange(number, start, stop))

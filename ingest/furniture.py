@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
 
-from groundedqa.ingest.blocks import TWO_SENTENCES, RawBlock, n_words, runs
+from groundedqa.ingest.blocks import TWO_SENTENCES, RawBlock, n_words, runs, with_text
 from groundedqa.ingest.boilerplate import (
     SHORT_LINE_WORDS,
     is_boilerplate,
@@ -87,7 +86,7 @@ def _without_boilerplate(block: RawBlock) -> RawBlock | None:
     kept = [s for s in sentences if not is_boilerplate_sentence(s)]
     if len(kept) == len(sentences):
         return block
-    return replace(block, text=" ".join(kept)) if kept else None
+    return with_text(block, " ".join(kept)) if kept else None
 
 
 def _drop_boilerplate_blocks(blocks: list[RawBlock]) -> list[RawBlock]:

@@ -3,6 +3,10 @@
 Nothing here raises for a bad input file: unreadable, empty, binary or non-UTF-8 files, bad JSONL
 lines and duplicate doc ids become `Skipped(source, reason)` records for the ingest summary.
 Only a path that does not exist at all raises (`FileNotFoundError`), because that is a usage error.
+
+PDF and Word (.docx) files are read as bytes and only checked for their file signature here;
+their parser (ingest/formats/) turns them into blocks when the document is (re)built, so an
+unchanged leaflet is never parsed again.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from groundedqa.ingest.formats import BINARY_FORMATS
 from groundedqa.ingest.models import SourceDoc, SourceFormat, Skipped
 
 __all__ = ["META_KEYS", "iter_sources", "load_sources", "read_manifest", "safe_doc_id"]
@@ -32,6 +37,20 @@ _ARTICLE_FORMATS: dict[str, SourceFormat] = {
     ".markdown": "markdown",
     ".html": "html",
     ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
+# What a binary format's file starts with (PDF allows junk before "%PDF-" in its first 1 KiB;
+# a .docx is a ZIP package).
+_SIGNATURES: dict[str, tuple[bytes, int, str]] = {
+    "pdf": (b"%PDF-", 1024, "not a PDF file (no %PDF- header)"),
+    "docx": (b"PK\x03\x04", 4, "not a Word .docx file (not a ZIP package)"),
+}
+# Formats we could name but do not read, with what to do instead.
+_UNSUPPORTED = {
+    ".doc": "legacy Word .doc is not supported: save it as .docx",
+    ".rtf": "RTF is not supported: save it as .docx or PDF",
+    ".odt": "OpenDocument text is not supported: save it as .docx or PDF",
 }
 _JSONL_SUFFIXES = frozenset({".jsonl"})
 # Files that live beside articles without being articles: ignored silently in a folder walk.
@@ -138,12 +157,26 @@ def _candidates(paths: list[Path]) -> Iterator[tuple[Path, str, str, bool]]:
     """(file, manifest key, base folder, found by walking) for each file, in a stable order."""
     for path in paths:
         if path.is_dir():
+            base = _manifest_folder(path.absolute())
             for file in _walk(path):
                 rel = file.relative_to(path)
                 if not _is_hidden(rel):
-                    yield file, rel.as_posix(), str(path), True
+                    key = file.absolute().relative_to(base) if base is not None else rel
+                    yield file, key.as_posix(), str(base or path), True
         else:
-            yield path, path.name, str(path.parent), False
+            absolute = path.absolute()
+            base = _manifest_folder(absolute.parent) or absolute.parent
+            yield path, absolute.relative_to(base).as_posix(), str(base), False
+
+
+def _manifest_folder(folder: Path) -> Path | None:
+    """`folder` or the nearest folder above it holding a manifest.toml: the corpus folder a
+    file or subfolder named alone belongs to, so its articles keep their manifest ids and
+    metadata. None when there is none."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / MANIFEST_NAME).is_file():
+            return candidate
+    return None
 
 
 # --------------------------------------------------------------------------- reading
@@ -171,6 +204,13 @@ def _read_article(path: Path, fmt: SourceFormat, doc_id: str, meta: dict) -> Sou
         data = path.read_bytes()
     except OSError as exc:
         return Skipped(str(path), f"unreadable ({exc.strerror or exc})")
+    if fmt in BINARY_FORMATS:
+        if not data:
+            return Skipped(str(path), "empty")
+        signature, within, reason = _SIGNATURES[fmt]
+        if signature not in data[:within]:
+            return Skipped(str(path), reason)
+        return SourceDoc(doc_id=doc_id, raw=data, format=fmt, source=str(path), metadata=meta)
     text, reason = _decode(data)
     if text is None:
         return Skipped(str(path), reason or "unreadable")
@@ -268,9 +308,14 @@ def _listed_but_missing(
 ) -> Iterator[Skipped]:
     """A manifest entry no walked folder had a file for (a typo, or a deleted article)."""
     used_anywhere = {key for _, key in used}
-    for folder in (str(p) for p in paths if p.is_dir()):
+    for path in (p for p in paths if p.is_dir()):
+        base = _manifest_folder(path.absolute())
+        folder = str(base or path)
+        # A subfolder of the corpus answers only for the entries under it.
+        prefix = path.absolute().relative_to(base).as_posix() + "/" if base is not None else ""
         for key in manifests.get(folder, {}):
-            if (folder, key) not in used and not (shared and key in used_anywhere):
+            inside = prefix in ("", "./") or key.startswith(prefix)
+            if inside and (folder, key) not in used and not (shared and key in used_anywhere):
                 yield Skipped(str(Path(folder) / key), f"listed in {MANIFEST_NAME} but not found")
         if shared:  # one manifest for every folder: report its leftovers once
             return
@@ -291,7 +336,7 @@ def _load_file(file: Path, entry: dict | None, walked: bool) -> Iterator[SourceD
         doc_id = (entry or {}).get("doc_id") or safe_doc_id(file.stem)
         yield _read_article(file, _ARTICLE_FORMATS[suffix], str(doc_id).strip(), meta)
     else:
-        yield Skipped(str(file), f"unsupported extension {suffix or '(none)'}")
+        yield Skipped(str(file), _UNSUPPORTED.get(suffix, f"unsupported extension {suffix or '(none)'}"))
 
 
 def load_sources(

@@ -7,9 +7,8 @@ References are set aside (they are stored with the document, never quoted); mark
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
-from groundedqa.ingest.blocks import TWO_SENTENCES, RawBlock, n_words, runs
+from groundedqa.ingest.blocks import TWO_SENTENCES, RawBlock, n_words, runs, with_text
 from groundedqa.ingest.boilerplate import is_furniture_heading, is_references_heading
 
 __all__ = ["split_references", "strip_citation_markers"]
@@ -45,8 +44,9 @@ def _is_body_prose(block: RawBlock) -> bool:
 def split_references(blocks: list[RawBlock], marked_headings: bool) -> tuple[list[RawBlock], list[str]]:
     """Move the reference section and citation-like lines out of the body.
 
-    With marked headings (markdown, HTML) the section ends at the next heading of its level; in plain text, where a
-    citation's title looks like a heading, it ends at a furniture heading or at real prose.
+    With marked headings (markdown, HTML) the section ends at the next heading of its level; in
+    plain text, where a citation's title looks like a heading, it ends at a furniture heading or at
+    real prose.
     """
     body: list[RawBlock] = []
     refs: list[RawBlock] = []
@@ -114,5 +114,5 @@ def strip_citation_markers(blocks: list[RawBlock]) -> list[RawBlock]:
             text = _MARKER_TAIL.sub("", text)
         text = text.strip()
         if text:
-            out.append(replace(block, text=text))
+            out.append(with_text(block, text))
     return out

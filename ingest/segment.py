@@ -14,6 +14,7 @@ pysbd's output (or improves it, e.g. after "(See ... summary.)") at about a tent
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 
 import pysbd
@@ -87,7 +88,8 @@ def segment_doc(doc: CleanDoc) -> list[Span]:
 
     A heading block is one "heading" span. Paragraphs and list items are segmented into
     "sentence" spans; a short leading label such as "Walking:" becomes its own "label" span.
-    A document without blocks is segmented as one paragraph (block 0).
+    A document without blocks is segmented as one paragraph (block 0). Each span's `page` is
+    the source page it starts on, when the document has pages.
     """
     text = doc.text
     blocks = doc.blocks or [Block("paragraph", 0, len(text))]
@@ -100,6 +102,10 @@ def segment_doc(doc: CleanDoc) -> list[Span]:
             continue
         for kind, start, end in _prose_spans(text, block.start, block.end):
             spans.append(Span(start, end, text[start:end], kind, index))
+    if doc.pages:
+        starts = [p.start for p in doc.pages]
+        for span in spans:
+            span.page = doc.pages[max(bisect_right(starts, span.start) - 1, 0)].page
     return spans
 
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,24 +57,7 @@ def seed_app(seed_settings, seed_service):
 @pytest.fixture(scope="session")
 def seed_app_server(seed_app):
     """Base URL of a real uvicorn server (127.0.0.1, free port) running the seed app."""
-    import uvicorn
+    from tests.servers import serving
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(seed_app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("test server did not start")
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(seed_app) as url:
+        yield url

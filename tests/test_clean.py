@@ -483,7 +483,7 @@ def test_empty_input_gives_an_empty_doc():
 
 def test_unknown_format_is_rejected():
     with pytest.raises(ValueError, match="unknown source format"):
-        clean("text", "pdf")  # type: ignore[arg-type]
+        clean("text", "rtf")  # type: ignore[arg-type]
 
 
 def test_sentences_starting_with_by_are_not_bylines():

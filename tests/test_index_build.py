@@ -21,6 +21,7 @@ from groundedqa.index.builds import (
     open_index,
 )
 from groundedqa.settings import Settings
+from tests.reliability_helpers import write_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -38,23 +39,12 @@ Gentle pendulum swings keep the shoulder moving. Stop any stretch that causes sh
 """
 
 
-def make_corpus(root: Path, **articles: str) -> Path:
-    corpus = root / "corpus"
-    corpus.mkdir(exist_ok=True)
-    for existing in corpus.glob("*.txt"):
-        if existing.stem not in articles:
-            existing.unlink()
-    for name, text in articles.items():
-        (corpus / f"{name}.txt").write_text(text, encoding="utf-8")
-    return corpus
-
-
 def settings_for(tmp_path: Path) -> Settings:
     return Settings(index=tmp_path / "index", corpus=tmp_path / "corpus")
 
 
 def test_build_publishes_a_loadable_index_with_exact_offsets(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
     settings = settings_for(tmp_path)
     report = build_index([corpus], settings.index, settings, embedder=embedder)
     index = open_index(settings.index)
@@ -67,7 +57,7 @@ def test_build_publishes_a_loadable_index_with_exact_offsets(tmp_path, embedder)
 
 
 def test_manifest_records_model_hashes_and_counts(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A)
     settings = settings_for(tmp_path)
     build_index([corpus], settings.index, settings, embedder=embedder)
     build = builds_dir(settings.index) / current_build_id(settings.index)
@@ -79,7 +69,7 @@ def test_manifest_records_model_hashes_and_counts(tmp_path, embedder):
 
 
 def test_unchanged_corpus_embeds_nothing(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
     settings = settings_for(tmp_path)
     first = build_index([corpus], settings.index, settings, embedder=embedder)
     second = build_index([corpus], settings.index, settings, embedder=embedder)
@@ -88,7 +78,7 @@ def test_unchanged_corpus_embeds_nothing(tmp_path, embedder):
 
 
 def test_unchanged_corpus_with_a_skipped_document_is_recognised_unread(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A)
     (corpus / "empty.md").write_text("# Only a heading\n", encoding="utf-8")
     settings = settings_for(tmp_path)
     first = build_index([corpus], settings.index, settings, embedder=embedder)
@@ -100,7 +90,7 @@ def test_unchanged_corpus_with_a_skipped_document_is_recognised_unread(tmp_path,
 
 
 def test_build_without_title_vectors_is_reused_and_only_titles_are_embedded(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
     settings = settings_for(tmp_path)
     build_index([corpus], settings.index, settings, embedder=embedder)
     # Make the live build look like one written before title vectors existed.
@@ -117,31 +107,31 @@ def test_build_without_title_vectors_is_reused_and_only_titles_are_embedded(tmp_
 
 
 def test_changed_document_is_the_only_one_embedded(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
     settings = settings_for(tmp_path)
     build_index([corpus], settings.index, settings, embedder=embedder)
-    make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B + "\nHold each swing for ten seconds.\n")
+    write_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B + "\nHold each swing for ten seconds.\n")
     report = build_index([corpus], settings.index, settings, embedder=embedder)
     assert report.embedded_documents == 1 and report.reused_documents == 1
     store = open_index(settings.index).store
     assert "ten seconds" in store.document("shoulder").text
 
 
-def test_removed_document_leaves_the_index(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
+def test_removed_document_leaves_the_index_with_sync(tmp_path, embedder):
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
     settings = settings_for(tmp_path)
     build_index([corpus], settings.index, settings, embedder=embedder)
-    make_corpus(tmp_path, knee=ARTICLE_A)
-    report = build_index([corpus], settings.index, settings, embedder=embedder)
+    write_corpus(tmp_path, knee=ARTICLE_A)
+    report = build_index([corpus], settings.index, settings, embedder=embedder, sync=True)
     assert report.removed_documents == 1 and report.embedded_documents == 0
     assert open_index(settings.index).store.doc_ids == ["knee"]
 
 
 def test_failed_build_leaves_previous_index_live(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A)
     settings = settings_for(tmp_path)
     first = build_index([corpus], settings.index, settings, embedder=embedder)
-    make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
+    write_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
 
     def crash(_build_dir: Path) -> None:
         raise RuntimeError("disk full")
@@ -154,10 +144,10 @@ def test_failed_build_leaves_previous_index_live(tmp_path, embedder):
 
 
 def test_killed_build_leaves_previous_index_loadable(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A)
     settings = settings_for(tmp_path)
     first = build_index([corpus], settings.index, settings, embedder=embedder)
-    make_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
+    write_corpus(tmp_path, knee=ARTICLE_A, shoulder=ARTICLE_B)
     # A separate process is SIGKILLed after writing every file of the new build, just before
     # publishing it: the worst moment for the live index.
     script = textwrap.dedent(f"""
@@ -181,7 +171,7 @@ def test_killed_build_leaves_previous_index_loadable(tmp_path, embedder):
 
 
 def test_truncated_file_is_refused_with_a_clear_message(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A)
     settings = settings_for(tmp_path)
     build_index([corpus], settings.index, settings, embedder=embedder)
     build = builds_dir(settings.index) / current_build_id(settings.index)
@@ -192,7 +182,7 @@ def test_truncated_file_is_refused_with_a_clear_message(tmp_path, embedder):
 
 
 def test_index_from_another_model_is_refused(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A)
     settings = settings_for(tmp_path)
     build_index([corpus], settings.index, settings, embedder=embedder)
     other = {"id": "other-model", "dimension": 768, "fingerprint": "0000"}
@@ -206,7 +196,7 @@ def test_missing_index_is_reported(tmp_path):
 
 
 def test_corpus_of_only_bad_files_fails_without_touching_the_index(tmp_path, embedder):
-    corpus = make_corpus(tmp_path, knee=ARTICLE_A)
+    corpus = write_corpus(tmp_path, knee=ARTICLE_A)
     settings = settings_for(tmp_path)
     first = build_index([corpus], settings.index, settings, embedder=embedder)
     bad = tmp_path / "bad"

@@ -116,7 +116,10 @@ def test_bad_jsonl_lines_are_skipped_with_their_line_number(tmp_path):
         ("controls.txt", b"ab\x01\x02\x03\x04\x05\x06cd", "binary file"),
         ("latin1.txt", "Schulterschmerz: Übungen für zu Hause".encode("latin-1"), "not UTF-8 text"),
         ("utf16.txt", "Knee pain".encode("utf-16"), "not UTF-8 text (UTF-16/32)"),
-        ("paper.pdf", b"%PDF-1.4", "unsupported extension .pdf"),
+        ("paper.pdf", b"<html>saved web page</html>", "not a PDF file (no %PDF- header)"),
+        ("empty.pdf", b"", "empty"),
+        ("letter.docx", b"plain text renamed", "not a Word .docx file (not a ZIP package)"),
+        ("old.doc", b"\xd0\xcf\x11\xe0", "legacy Word .doc is not supported: save it as .docx"),
         ("noext", "Text without an extension.", "unsupported extension (none)"),
     ],
 )
@@ -126,6 +129,15 @@ def test_unusable_files_are_skipped_with_a_reason(tmp_path, name, content, reaso
     docs, skipped = load_sources([tmp_path])
     assert [d.doc_id for d in docs] == ["good"]
     assert [(s.source, s.reason) for s in skipped] == [(str(tmp_path / name), reason)]
+
+
+def test_pdf_and_docx_load_as_bytes_for_their_parser(tmp_path):
+    _write(tmp_path / "leaflet.pdf", b"%PDF-1.7\n...")
+    _write(tmp_path / "letter.docx", b"PK\x03\x04...")
+    docs, skipped = load_sources([tmp_path])
+    assert [(d.doc_id, d.format, d.raw) for d in docs] == [
+        ("leaflet", "pdf", b"%PDF-1.7\n..."), ("letter", "docx", b"PK\x03\x04...")]
+    assert skipped == []
 
 
 def test_utf8_byte_order_mark_is_accepted_and_removed(tmp_path):

@@ -5,6 +5,7 @@ Each state is saved as a screenshot in test-artifacts/widget-*.png for a person 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -264,3 +265,99 @@ def test_phone_width_has_no_horizontal_overflow(page: Any) -> None:
     expect(page.get_by_test_id("gqa-highlight")).to_be_visible()
     assert page.get_by_test_id("gqa-viewer").evaluate("e => e.scrollWidth <= e.clientWidth")
     screenshot(page, "phone-citation")
+
+
+# ------------------------------------------------------------------------------------------------
+# A PDF leaflet: the article view names the page of the highlighted quote
+# ------------------------------------------------------------------------------------------------
+
+PDF_QUESTION = "is it good to stay active when my sciatica flares up?"
+
+
+@pytest.fixture(scope="module")
+def pdf_app_server(tmp_path_factory, embedder) -> Iterator[str]:
+    """A real server over an index of the test leaflet PDF (tests/documents.py)."""
+    import shutil
+
+    from groundedqa.api.app import create_app
+    from groundedqa.ingest.build import build_index
+    from groundedqa.service import Service
+    from groundedqa.settings import Settings
+    from tests import documents
+    from tests.conftest import CORPUS
+    from tests.servers import serving as serve
+
+    root = tmp_path_factory.mktemp("pdf-widget")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "sciatica.pdf").write_bytes(documents.leaflet_pdf())
+    shutil.copy(CORPUS / "redflags.toml", corpus / "redflags.toml")
+    settings = Settings(index=root / "index", corpus=corpus, rate_limit=None)
+    build_index([corpus], settings.index, settings, embedder=embedder)
+    service = Service.load(settings, encoder=embedder)
+    try:
+        with serve(create_app(settings, service)) as url:
+            yield url
+    finally:
+        service.close()
+
+
+@pytest.fixture
+def pdf_page(browser: Any, pdf_app_server: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.goto(pdf_app_server + "/")
+    yield tab
+    context.close()
+    assert tab.errors == [], f"script errors on the page: {tab.errors}"
+
+
+def _open_latest_paged_citation(page: Any, turn: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Click the answer's citation from the latest page of the PDF; return that citation."""
+    paged = [c for c in body["citations"] if c.get("page") is not None]
+    assert paged, body
+    citation = max(paged, key=lambda c: c["page"])
+    turn.locator(f"sup > [data-testid=gqa-cite]:text-is('{citation['id']}')").click()
+    return citation
+
+
+def test_article_view_shows_the_page_of_the_highlighted_quote(pdf_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    turn, body = ask(pdf_page, PDF_QUESTION)
+    citation = _open_latest_paged_citation(pdf_page, turn, body)
+    viewer = pdf_page.get_by_test_id("gqa-viewer")
+    mark = viewer.locator("mark[data-testid=gqa-highlight]")
+    expect(mark).to_have_text(citation["quote"], use_inner_text=False)
+    note = viewer.get_by_test_id("gqa-page")
+    expect(note).to_have_text(
+        f"Highlighted text is on page {citation['page']} of the original document.")
+    # In sight together with the highlight, which is scrolled into the viewer.
+    expect(note).to_be_in_viewport()
+    expect(mark).to_be_in_viewport()
+    screenshot(pdf_page, "pdf-page")
+
+
+def test_article_view_finds_the_page_from_the_document_when_the_citation_has_none(
+        pdf_page: Any) -> None:
+    """Red-flag citations and older servers carry no page: the document's page map tells it."""
+    from playwright.sync_api import expect
+
+    originals: list[dict[str, Any]] = []
+
+    def without_pages(route: Any) -> None:
+        body = route.fetch().json()
+        originals.append(copy.deepcopy(body))
+        for c in body["citations"]:
+            c.pop("page", None)
+        route.fulfill(json=body)
+
+    pdf_page.route("**/v1/answer", without_pages)
+    turn, body = ask(pdf_page, PDF_QUESTION)
+    assert all("page" not in c for c in body["citations"])
+    # The server's own answer says which page to expect.
+    expected = _open_latest_paged_citation(pdf_page, turn, originals[0])
+    expect(pdf_page.get_by_test_id("gqa-page")).to_have_text(
+        f"Highlighted text is on page {expected['page']} of the original document.")

@@ -5,9 +5,16 @@
  *           data-endpoint="https://qa.example-clinic.org" data-api-key="optional" defer></script>
  *
  * data-endpoint defaults to the origin the script was loaded from; data-title renames the panel.
+ * data-container="ID" shows the panel open inside that element instead, without launcher, question
+ * box or feedback buttons: a page that asks through GroundedQAWidget.ask (the clinic console's
+ * "Try it") shows its answers exactly as patients see them.
  * Every question, answer and article text is inserted as text (textContent / text nodes),
  * never parsed as HTML. Styles live in an open shadow root, so the page's CSS and the
  * widget's do not leak into each other.
+ *
+ * Each answer has helpful / not helpful buttons (POST /v1/feedback with its answer_id), and a
+ * citation opens the article in the version it quoted (`doc_version`), so an answer given before
+ * the article changed still highlights the right sentence.
  *
  * Citation offsets from the server count Unicode code points; JavaScript strings count UTF-16
  * units, so the article text is sliced with Array.from (code points) to stay exact for
@@ -23,6 +30,8 @@
     .replace(/\/+$/, "");
   const apiKey = script.dataset.apiKey || "";
   const panelTitle = script.dataset.title || "Ask our clinic";
+  const containerId = script.dataset.container || "";
+  let extraHeaders = {}; // GroundedQAWidget.setHeaders: the console's admin key
 
   const TEXT = {
     abstained: "Our articles don't cover this question.",
@@ -35,6 +44,12 @@
     loading: "Searching our articles…",
     intro: "Answers are quoted word for word from our clinic's articles, with their sources. " +
       "They are general information, not medical advice.",
+    feedbackQuestion: "Was this answer helpful?",
+    helpful: "Yes, helpful",
+    notHelpful: "No, not helpful",
+    feedbackThanks: "Thank you for your feedback.",
+    feedbackFailed: "Your feedback could not be sent. Please try again.",
+    olderVersion: "This is the version of the article the answer quoted; it has been updated since.",
   };
 
   const CSS = `
@@ -99,16 +114,25 @@
     .send:disabled { opacity: .6; cursor: wait; }
     .viewer-head { position: sticky; top: -12px; margin: -12px -12px 10px; padding: 10px 12px;
                    background: #fff; border-bottom: 1px solid #c7d0d8; }
+    .page-note { margin: 4px 0 0; color: #4a5661; font-size: 13px; }
     .back { border: 1px solid #0b5e6b; border-radius: 6px; background: #fff; color: #0b5e6b;
             padding: 6px 10px; cursor: pointer; margin-bottom: 8px; }
     .article { white-space: pre-wrap; font-size: 14px; }
     .article mark { background: #ffe066; color: inherit; padding: 1px 0; border-radius: 2px; }
+    .feedback { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: 13px;
+                color: #4a5661; }
+    .feedback button { padding: 4px 10px; border: 1px solid #0b5e6b; border-radius: 6px;
+                       background: #fff; color: #0b5e6b; cursor: pointer; }
+    .feedback button[aria-pressed="true"] { background: #0b5e6b; color: #fff; }
+    .feedback button:disabled { opacity: .6; cursor: wait; }
     .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden;
                clip: rect(0 0 0 0); white-space: nowrap; }
     @media (max-width: 480px) {
       .launcher { right: 8px; bottom: 8px; }
       .panel { left: 8px; right: 8px; bottom: 64px; width: auto; height: calc(100vh - 76px); }
     }
+    .root.inline .panel { position: relative; left: auto; right: auto; bottom: auto; z-index: auto;
+                          width: 100%; height: min(640px, 80vh); box-shadow: none; }
   `;
 
   /** createElement with attributes and children; strings become text nodes, never markup. */
@@ -132,7 +156,7 @@
   }
 
   function requestHeaders(json) {
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: "application/json", ...extraHeaders };
     if (json) headers["Content-Type"] = "application/json";
     if (apiKey) headers["X-API-Key"] = apiKey;
     return headers;
@@ -144,8 +168,15 @@
 
   const host = el("div", { "data-groundedqa-widget": "" });
   const shadow = host.attachShadow({ mode: "open" });
-  const root = el("div", { class: "root" });
-  shadow.append(el("style", {}, CSS), root);
+  const root = el("div", { class: containerId ? "root inline" : "root" });
+  if (window.CSSStyleSheet && "adoptedStyleSheets" in shadow) {
+    // A constructed sheet is not inline style: pages whose CSP has no 'unsafe-inline' style
+    // (the console's) apply it too.
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    shadow.adoptedStyleSheets = [sheet];
+  } else shadow.append(el("style", {}, CSS));
+  shadow.append(root);
 
   const launcher = el("button", {
     type: "button", class: "launcher", "data-testid": "gqa-launcher",
@@ -155,7 +186,9 @@
     type: "button", class: "icon", "aria-label": "Close", "data-testid": "gqa-close",
   }, "×");
   const log = el("div", {
-    class: "body", role: "log", "aria-live": "polite", "aria-label": "Questions and answers",
+    class: "body", role: "log", "aria-live": "polite",
+    // The host page's own question field is the only one named "question" there.
+    "aria-label": containerId ? "Answers as a patient sees them" : "Questions and answers",
     "data-testid": "gqa-log", tabindex: "0",
   }, el("p", { class: "intro" }, TEXT.intro));
   const viewer = el("div", {
@@ -176,12 +209,18 @@
   },
   el("div", { class: "head" }, el("h2", { id: "gqa-title" }, panelTitle), closeButton),
   log, viewer, form);
-  root.append(launcher, panel);
+  if (containerId) { // always open, asked by the host page
+    panel.hidden = false;
+    closeButton.hidden = true;
+    form.remove();
+    root.append(panel);
+  } else root.append(launcher, panel);
 
   let lastSafety = null; // red flags + disclaimer of the last response, for network errors
   const documents = new Map(); // doc_id -> Promise of the document body
 
   function openPanel() {
+    if (containerId) return;
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     input.focus();
@@ -189,6 +228,7 @@
 
   function closePanel() {
     closeViewer(null);
+    if (containerId) return;
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
     launcher.focus();
@@ -200,7 +240,7 @@
     if (event.key !== "Escape") return;
     event.preventDefault();
     if (!viewer.hidden) closeViewer(viewerOpener);
-    else closePanel();
+    else if (!containerId) closePanel();
   });
   input.addEventListener("keydown", (event) => {
     // Enter asks, Shift+Enter is a new line; not while an input method is composing.
@@ -219,6 +259,7 @@
   // asking
   // ---------------------------------------------------------------------------------------------
 
+  /** Ask and show the reply; resolves to {status, body} (null when no HTTP answer came back). */
   async function ask(question) {
     input.value = "";
     sendButton.disabled = true;
@@ -244,8 +285,9 @@
     } finally { // the next question must stay possible whatever happened above
       sendButton.disabled = false;
       scrollWithin(log, turn, 0);
-      input.focus();
+      if (!containerId) input.focus();
     }
+    return result && { status: result.response.status, body: result.body };
   }
 
   async function postQuestion(question) {
@@ -282,6 +324,7 @@
       for (const block of answerBlocks(body)) answer.append(renderBlock(block, byId));
       reply.append(answer, sourcesList(body.citations));
     }
+    if (body.answer_id && !containerId) reply.append(feedbackBar(body.answer_id));
     renderSafety(reply, body);
   }
 
@@ -319,6 +362,39 @@
       "data-doc-id": block.doc_id || "" }, heading, text);
   }
 
+  /** Helpful / not helpful for one answer; a second click on the other button changes it. */
+  function feedbackBar(answerId) {
+    const status = el("span", { role: "status", "data-testid": "gqa-feedback-status" });
+    const bar = el("div", { class: "feedback", role: "group", "aria-label": TEXT.feedbackQuestion,
+      "data-testid": "gqa-feedback" }, el("span", {}, TEXT.feedbackQuestion));
+    const buttons = [[true, TEXT.helpful, "gqa-helpful"], [false, TEXT.notHelpful, "gqa-not-helpful"]]
+      .map(([helpful, label, testId]) => {
+        const button = el("button", { type: "button", "aria-pressed": "false",
+          "data-testid": testId }, label);
+        button.addEventListener("click", () => sendFeedback(answerId, helpful, button));
+        return button;
+      });
+    bar.append(...buttons, status);
+
+    async function sendFeedback(id, helpful, pressed) {
+      buttons.forEach((b) => { b.disabled = true; });
+      let ok = false;
+      try {
+        const response = await fetch(endpoint + "/v1/feedback", {
+          method: "POST", headers: requestHeaders(true),
+          body: JSON.stringify({ answer_id: id, helpful }),
+        });
+        ok = response.ok;
+      } catch (_) { /* offline: said below */ }
+      buttons.forEach((b) => {
+        b.disabled = false;
+        if (ok) b.setAttribute("aria-pressed", String(b === pressed));
+      });
+      status.textContent = ok ? TEXT.feedbackThanks : TEXT.feedbackFailed;
+    }
+    return bar;
+  }
+
   function renderError(reply, message, body) {
     reply.append(el("p", { class: "error", role: "alert", "data-testid": "gqa-error" }, message));
     renderSafety(reply, body && Array.isArray(body.red_flags) ? body : lastSafety);
@@ -354,7 +430,9 @@
     const button = el("button", {
       type: "button", class: "cite", "data-testid": "gqa-cite",
       "data-doc-id": citation.doc_id,
-      "aria-label": `Source ${label}: ${citation.title}. Show the quote in the article.`,
+      "aria-label": `Source ${label}: ${citation.title}` +
+        (Number.isInteger(citation.page) ? `, page ${citation.page}` : "") +
+        ". Show the quote in the article.",
     }, label);
     button.addEventListener("click", () => openArticle(citation, button));
     return button;
@@ -385,9 +463,12 @@
   // article viewer
   // ---------------------------------------------------------------------------------------------
 
-  function fetchDocument(docId) {
-    if (!documents.has(docId)) {
-      const url = `${endpoint}/v1/documents/${encodeURIComponent(docId)}`;
+  /** The article as the citation quoted it: its `doc_version` when the server gave one. */
+  function fetchDocument(docId, version) {
+    const key = version ? `${docId}@${version}` : docId;
+    if (!documents.has(key)) {
+      const url = `${endpoint}/v1/documents/${encodeURIComponent(docId)}` +
+        (version ? `?version=${encodeURIComponent(version)}` : "");
       const pending = fetch(url, { headers: requestHeaders(false) }).then(async (response) => {
         const body = await response.json().catch(() => null);
         if (!response.ok || !body || typeof body.text !== "string") {
@@ -395,10 +476,10 @@
         }
         return body;
       });
-      pending.catch(() => documents.delete(docId)); // retry next time
-      documents.set(docId, pending);
+      pending.catch(() => documents.delete(key)); // retry next time
+      documents.set(key, pending);
     }
-    return documents.get(docId);
+    return documents.get(key);
   }
 
   /** [before, quote, after] of text, by code-point offsets; falls back to finding the quote. */
@@ -413,6 +494,16 @@
     return parts;
   }
 
+  /** The source page a quote starts on: the citation's own, else from the document's page map
+   * (red-flag citations and older servers carry none). Null for documents without pages. */
+  function citationPage(citation, doc) {
+    if (Number.isInteger(citation.page)) return citation.page;
+    const pages = Array.isArray(doc.pages) ? doc.pages : [];
+    let found = null;
+    for (const p of pages) if (p.start <= citation.start) found = p.page;
+    return found;
+  }
+
   let viewerOpener = null; // the citation button to return focus to
   let viewerToken = 0; // which openArticle call the viewer shows (a later click wins)
 
@@ -425,14 +516,15 @@
       citation.title);
     const status = el("p", { class: "status", "data-testid": "gqa-loading" },
       "Opening the article…");
-    viewer.replaceChildren(el("div", { class: "viewer-head" }, back, heading), status);
+    const head = el("div", { class: "viewer-head" }, back, heading);
+    viewer.replaceChildren(head, status);
     viewerOpener = opener;
     log.hidden = true;
     viewer.hidden = false;
     heading.focus();
     let doc;
     try {
-      doc = await fetchDocument(citation.doc_id);
+      doc = await fetchDocument(citation.doc_id, citation.doc_version);
     } catch (error) {
       if (token === viewerToken) {
         status.replaceWith(el("p", { class: "error", role: "alert", "data-testid": "gqa-error" },
@@ -449,7 +541,14 @@
     const link = isWebUrl(doc.url) ? el("p", { class: "note" }, el("a", {
       href: doc.url, target: "_blank", rel: "noopener noreferrer",
     }, "Open the original article")) : null;
-    status.replaceWith(...[link, article].filter(Boolean));
+    const page = citationPage(citation, doc);
+    if (page != null) { // in the sticky head: in sight whatever the scroll
+      head.append(el("p", { class: "page-note", "data-testid": "gqa-page" },
+        `Highlighted text is on page ${page} of the original document.`));
+    }
+    const older = doc.live === false ? el("p", { class: "note", "data-testid": "gqa-older-version" },
+      TEXT.olderVersion) : null;
+    status.replaceWith(...[older, link, article].filter(Boolean));
     scrollWithin(viewer, mark, 0.4);
   }
 
@@ -470,10 +569,18 @@
   }
 
   function mount() {
-    document.body.append(host);
+    (document.getElementById(containerId) || document.body).append(host);
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount, { once: true });
 
-  window.GroundedQAWidget = { open: openPanel, close: closePanel, ask: (q) => { openPanel(); ask(q); } };
+  window.GroundedQAWidget = {
+    open: openPanel,
+    close: closePanel,
+    ask: (q) => { openPanel(); return ask(q); },
+    /** Open a citation's article with its quote highlighted; Esc / Back return to `opener`. */
+    openCitation: (citation, opener) => openArticle(citation, opener || null),
+    /** Extra request headers (the console's X-Admin-Key); cached articles are fetched anew. */
+    setHeaders: (headers) => { extraHeaders = { ...headers }; documents.clear(); },
+  };
 })();

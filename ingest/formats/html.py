@@ -155,7 +155,9 @@ class _HtmlWalker:
             return
         if kind in ("heading", "list_item"):
             one_line = strip_decoration(_SYMBOL_BULLET.sub("", squash(text)))
-            self.blocks.append(RawBlock(kind, one_line, level, bulleted=kind == "list_item", link_ratio=ratio))
+            self.blocks.append(
+                RawBlock(kind, one_line, level, bulleted=kind == "list_item", link_ratio=ratio)
+            )
             return
         # A lone line stays a paragraph unless it names a furniture or reference section
         # (<p><b>References</b></p>); lines split by <br> get the plain-text rules.

@@ -1,0 +1,186 @@
+"""The clinic's content operations: put or delete a document, build what is queued, report status.
+
+One implementation for both edges: the admin API (`api/admin.py`, whose builder thread calls
+`build_pending`) and `groundedqa admin` (which calls it in the foreground). A change is written to
+the corpus folder, then queued in the state store; a build takes every queued change at once,
+so changes made during a build are coalesced into the next one. The live index is never touched
+until a complete build is published.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from groundedqa.index.builds import IndexUnavailable, current_build_id, open_index
+from groundedqa.index.ports import Encoder, LoadedIndex
+from groundedqa.ingest.build import BuildReport, IngestError, build_index
+from groundedqa.ingest.corpus_edit import CorpusEditor
+from groundedqa.settings import Settings
+from groundedqa.state import StateStore
+from groundedqa.state.queue import Change
+
+log = logging.getLogger("groundedqa.admin")
+
+#: How long a build waits for another process's build of the same index to finish.
+LOCK_WAIT_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An upload written to the corpus and queued: the version a build will publish."""
+
+    doc_id: str
+    version: str
+    change: Change
+
+
+class ClinicAdmin:
+    """Content operations on one clinic (its settings name the corpus, index and state store)."""
+
+    def __init__(self, settings: Settings, state: StateStore, encoder: Callable[[], Encoder],
+                 *, build: Callable[..., BuildReport] = build_index) -> None:
+        self.settings = settings
+        self.state = state
+        self.corpus = CorpusEditor(settings)
+        self._encoder = encoder
+        self._build = build
+
+    def put(self, doc_id: str, file_name: str, data: bytes,
+            fields: dict[str, str | None]) -> Accepted:
+        """Validate and store a document (raises UploadRejected, nothing changed), queue a build."""
+        upload = self.corpus.validate(doc_id, file_name, data, fields)
+        self.corpus.put(upload, data)
+        change = self.state.changes.add(doc_id, "put", upload.version)
+        return Accepted(doc_id, upload.version, change)
+
+    def delete(self, doc_id: str) -> Change:
+        """Remove a document from the corpus (UnknownDocument if absent), queue a build."""
+        self.corpus.delete(doc_id)
+        return self.state.changes.add(doc_id, "delete", None)
+
+    def build_pending(self) -> list[Change]:
+        """Build the corpus if changes are queued; return the changes this build took.
+
+        A failed build marks its changes failed with the reason (the live index stays); their
+        files are in the corpus, so the next build includes them anyway.
+        """
+        changes = self.state.changes.claim()
+        if not changes:
+            return []
+        try:
+            report = self.build_corpus()
+        except Exception as exc:  # noqa: BLE001 - reported in the status, the server goes on
+            log.error("build of queued changes failed: %s", exc)
+            self.state.changes.finish(changes, None, error=f"{type(exc).__name__}: {exc}")
+            return changes
+        self.state.changes.finish(changes, report.build_id)
+        log.info("admin build %s published (%d changes)", report.build_id, len(changes))
+        return changes
+
+    def build_corpus(self) -> BuildReport:
+        """Build the corpus folder into the index, recording the published document versions.
+
+        Waits while another process builds the same index (its build lock is held).
+        """
+        index_dir = Path(self.settings.index)
+        record_live_versions(self.settings, self.state)
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            _wait_for_lock(index_dir, deadline)
+            try:
+                # The corpus folder is the truth: a deleted document leaves the index.
+                return self._build([self.settings.corpus], index_dir, self.settings,
+                                   embedder=self._encoder(), sync=True,
+                                   on_publish=self.state.versions.record_published)
+            except IngestError as exc:
+                if "another ingest" not in str(exc) or time.monotonic() > deadline:
+                    raise
+
+    def status(self, serving: str | None) -> dict[str, Any]:
+        """`{live, building, pending, last_error}` (+ the published build, which a server
+        serves within moments)."""
+        changes = self.state.changes
+        building = changes.building()
+        failed = changes.last_error()
+        return {
+            "live": serving,
+            "published": current_build_id(self.settings.index),
+            "building": ({"changes": [c.to_dict() for c in building],
+                          "since": min(c.started_at for c in building).isoformat(timespec="seconds")}
+                         if building else None),
+            "pending": [c.to_dict() for c in changes.pending()],
+            "last_error": failed.error if failed else None,
+        }
+
+    def documents(self, index: LoadedIndex | None) -> list[dict[str, Any]]:
+        """Every document: the live one (version, file format, counts, when it was published),
+        skipped ones and why, the retained earlier versions, and queued changes."""
+        live = {d["doc_id"]: d for d in index.store.documents()} if index else {}
+        skipped = index.manifest.get("skipped", {}) if index else {}
+        history: dict[str, list] = {}
+        for info in self.state.versions.history():
+            history.setdefault(info.doc_id, []).append({
+                "version": info.version, "title": info.title, "build": info.build_id,
+                "published_at": info.published_at.isoformat(timespec="seconds"),
+                "retired_at": info.retired_at.isoformat(timespec="seconds") if info.retired_at else None,
+            })
+        pending: dict[str, list] = {}
+        for change in self.state.changes.pending() + self.state.changes.building():
+            pending.setdefault(change.doc_id, []).append(change.to_dict())
+        rows = []
+        for doc_id in sorted(set(live) | set(skipped) | set(history) | set(pending)):
+            doc = live.get(doc_id)
+            source = doc.get("source") if doc else skipped.get(doc_id, {}).get("source")
+            current = [v for v in history.get(doc_id, []) if v["retired_at"] is None]
+            rows.append({
+                "doc_id": doc_id,
+                "title": doc["title"] if doc else (history.get(doc_id) or [{}])[-1].get("title"),
+                "live": doc is not None,
+                "version": doc["content_hash"] if doc else None,
+                "format": Path(source).suffix.lstrip(".").lower() or None if source else None,
+                "metadata": doc["metadata"] if doc else {},
+                "pages": doc.get("pages", 0) if doc else 0,
+                "passages": doc["passages"] if doc else 0,
+                "sentences": doc["sentences"] if doc else 0,
+                "updated": current[-1]["published_at"] if current else None,
+                "skipped": skipped[doc_id]["reason"] if doc_id in skipped else None,
+                "versions": history.get(doc_id, []),
+                "pending": pending.get(doc_id, []),
+            })
+        return rows
+
+
+def record_live_versions(settings: Settings, state: StateStore) -> None:
+    """Record the live build's document versions if they are not yet (an index built before
+    the state store existed), so that the next build retires them instead of losing them."""
+    try:
+        index = open_index(settings.index)
+    except IndexUnavailable:
+        return
+    try:
+        recorded = {(v.doc_id, v.version) for v in state.versions.history() if v.retired_at is None}
+        hashes = index.manifest.get("documents", {})
+        if all((doc_id, version) in recorded for doc_id, version in hashes.items()):
+            return
+        docs = [index.store.document(doc_id) for doc_id in hashes]
+        state.versions.record_published(index.build_id, [d for d in docs if d is not None])
+    finally:
+        index.close()
+
+
+def _wait_for_lock(index_dir: Path, deadline: float) -> None:
+    """Block until no other process holds the index's build lock (or the deadline passes)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / ".lock"))
+    try:
+        lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+    except Timeout:
+        return  # build_index reports the busy index itself
+    lock.release()
