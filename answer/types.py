@@ -42,7 +42,7 @@ class AnswerTuning:
     echo_weight: float = 0.19
     #: A section quotes the sentences scoring within this share of the gap between its best
     #: sentence and the background (the median candidate) ...
-    band_share: float = 0.25
+    band_share: float = 0.15
     #: ... but never a band narrower than this.
     min_band: float = 0.02
     #: Another article is added (as its own block) only when its best section scores within this
