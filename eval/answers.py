@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from groundedqa.eval.clients import AnswerClient, AnswerFailed
-from groundedqa.eval.grounding import QuestionFileError, Threshold, check_response
+from groundedqa.eval.grounding import QuestionFileError, Threshold, check_response, missed_thresholds
 
 GetText = Callable[[str], "str | None"]
 
@@ -410,12 +410,6 @@ class AnswersSummary:
     types: dict[str, AnswerMetrics]
     missed: list[str]
     seconds: float = 0.0
-
-
-def missed_thresholds(metrics: Any, thresholds: Iterable[Threshold]) -> list[str]:
-    """One line per missed threshold."""
-    return [t.describe(getattr(metrics, t.metric)) for t in thresholds
-            if t.missed(getattr(metrics, t.metric))]
 
 
 def summarize(scores: list[AnswerScore], thresholds: Iterable[Threshold], target: str,

@@ -163,12 +163,20 @@ def thresholds_from(args: argparse.Namespace) -> list[grounding.Threshold]:
     return out
 
 
+def ask_all(label: str, total: int, run: Any, show: bool) -> Any:
+    """`run(advance)` inside a progress bar of `total` steps (no bar when `show` is false)."""
+    from groundedqa.ingest.build import progress_context
+
+    with progress_context(show) as progress:
+        task = progress.add_task(label, total=total) if progress else None
+        return run((lambda: progress.advance(task)) if progress else None)
+
+
 def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
     """Ask, verify, score, show; 0 when every threshold is met, 1 when one is missed."""
     from rich.console import Console
 
     from groundedqa.eval.report import render_grounding, write_html_report
-    from groundedqa.ingest.build import progress_context
 
     try:
         questions = grounding.load_questions(args.questions)
@@ -178,10 +186,9 @@ def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
     client = make_client(args, settings)
     t0 = time.perf_counter()
     try:
-        with progress_context(not args.json) as progress:
-            task = progress.add_task("questions", total=len(questions)) if progress else None
-            results = grounding.run_questions(
-                questions, client, (lambda: progress.advance(task)) if progress else None)
+        results = ask_all("questions", len(questions),
+                          lambda advance: grounding.run_questions(questions, client, advance),
+                          not args.json)
     finally:
         getattr(client, "close", lambda: None)()
     summary = grounding.summarize(results, thresholds, client.target, time.perf_counter() - t0)
@@ -340,7 +347,6 @@ def run_answers(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
 
     from groundedqa.eval.report import ANSWER_COLUMNS, groups_table, render_verdict
-    from groundedqa.ingest.build import progress_context
 
     if args.target.is_dir():
         return _run_answers_beir(args, settings)
@@ -357,10 +363,9 @@ def run_answers(args: argparse.Namespace, settings: Settings) -> int:
     client = make_client(args, settings)
     t0 = time.perf_counter()
     try:
-        with progress_context(not args.json) as progress:
-            task = progress.add_task("questions", total=len(questions)) if progress else None
-            scores = answers_eval.run_answer_questions(
-                questions, client, (lambda: progress.advance(task)) if progress else None)
+        scores = ask_all("questions", len(questions),
+                         lambda advance: answers_eval.run_answer_questions(questions, client, advance),
+                         not args.json)
     finally:
         getattr(client, "close", lambda: None)()
     summary = answers_eval.summarize(scores, thresholds, client.target, time.perf_counter() - t0)

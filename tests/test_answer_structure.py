@@ -4,18 +4,14 @@ with the fake encoder; candidate scores are set by hand so each rule is tested o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from groundedqa.answer.select import SectionSelector
 from groundedqa.answer.structure import StructureReader, depends_on_previous, is_lead_in
 from groundedqa.answer.types import AnswerTuning, Candidate, Query
-from groundedqa.ingest.build import build_index
 from groundedqa.service import Service
-from groundedqa.settings import Settings
-from tests.fakes import HashingEncoder
+from tests.fakes import fake_service
 
 STRETCHING = """# Stretching for a sore back
 
@@ -55,16 +51,9 @@ text = "Numbness in both legs needs care."
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Service:
-    root = tmp_path_factory.mktemp("structure")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "stretching.md").write_text(STRETCHING, encoding="utf-8")
-    (corpus / "swimming.md").write_text(SWIMMING, encoding="utf-8")
-    (corpus / "redflags.toml").write_text(REDFLAGS, encoding="utf-8")
-    settings = Settings(index=root / "index", corpus=corpus, abstain_below=0.0)
-    encoder = HashingEncoder()
-    build_index([corpus], settings.index, settings, embedder=encoder)
-    return Service.load(settings, encoder=encoder)
+    return fake_service(tmp_path_factory.mktemp("structure"),
+                        {"stretching.md": STRETCHING, "swimming.md": SWIMMING}, REDFLAGS,
+                        abstain_below=0.0)
 
 
 @pytest.fixture(scope="module")
