@@ -28,8 +28,14 @@ class Composer(Protocol):
 
 
 class CitedComposer:
-    """Verbatim sentences with numbered citations to their exact spans; the seek-care message
-    first when urgent; the clinic's red flags and disclaimer on every answer."""
+    """Verbatim sentences with numbered citations to their exact spans; the clinic's red flags
+    and disclaimer on every answer.
+
+    An urgent answer leads with the seek-care message and quotes, cited, the articles' own red
+    flags for what the patient described (never "not covered"). A question that is not answered
+    says why: the articles do not cover it, it is about medicines (ask a doctor or pharmacist),
+    or it is not in English.
+    """
 
     def __init__(self, store: SentenceStore, redflags: RedFlagConfig, build_id: str) -> None:
         self.store = store
@@ -39,6 +45,8 @@ class CitedComposer:
 
     def compose(self, query: Query, selected: list[Candidate], triage: TriageResult,
                 coverage: Coverage) -> Answer:
+        if triage.urgent and coverage.reason != "language":
+            return self._urgent(query, triage)
         quotes = self._quotes(selected)
         sections = self.store.sections([rec.idx for rec, _ in quotes])
         sentences: list[AnswerSentence] = []
@@ -54,20 +62,53 @@ class CitedComposer:
                 blocks.append((rec.doc_id, title, section[-1] if section else None, []))
             blocks[-1][3].append(sentence)
         abstained = not sentences
+        message = self._message(coverage) if abstained else None
+        return self._answer(query, triage, sentences, citations, blocks, message,
+                            coverage.confidence if not abstained else 0.0)
+
+    def _message(self, coverage: Coverage) -> str:
         flags = self.redflags
-        parts = []
-        if triage.urgent:
-            parts.append(flags.seek_care_message)
-        if abstained:
-            parts.append(flags.abstain_message)
-        else:
+        return {"medication": flags.medication_message,
+                "language": flags.language_message}.get(coverage.reason or "", flags.abstain_message)
+
+    def _urgent(self, query: Query, triage: TriageResult) -> Answer:
+        """The seek-care message, then the articles' red flags for the concepts described."""
+        sentences: list[AnswerSentence] = []
+        citations: list[Citation] = []
+        blocks: list[tuple[str, str, str | None, list[AnswerSentence]]] = []
+        seen: set[str] = set()
+        flags = [f for name in triage.concepts for f in self.redflags.concept_flags(name)]
+        for flag in flags:
+            cite = flag.citation
+            if cite is None or flag.text in seen:
+                continue
+            seen.add(flag.text)
+            n = len(citations) + 1
+            citations.append(Citation(n, cite["doc_id"], cite["title"], cite["url"], cite["quote"],
+                                      cite["start"], cite["end"], round(triage.score, 4)))
+            sentence = AnswerSentence(flag.text, (n,))
+            sentences.append(sentence)
+            if not blocks or blocks[-1][0] != cite["doc_id"]:
+                blocks.append((cite["doc_id"], cite["title"], None, []))
+            blocks[-1][3].append(sentence)
+        return self._answer(query, triage, sentences, citations, blocks, None, triage.score)
+
+    def _answer(self, query: Query, triage: TriageResult, sentences: list[AnswerSentence],
+                citations: list[Citation],
+                blocks: list[tuple[str, str, str | None, list[AnswerSentence]]],
+                message: str | None, confidence: float) -> Answer:
+        flags = self.redflags
+        parts = [flags.seek_care_message] if triage.urgent else []
+        if message:
+            parts.append(message)
+        if sentences:
             parts.append(" ".join(f"{s.text} [{s.citations[0]}]" for s in sentences))
         return Answer(
             question=query.asked,
             urgent=triage.urgent,
             urgent_message=flags.seek_care_message if triage.urgent else None,
-            abstained=abstained,
-            message=flags.abstain_message if abstained else None,
+            abstained=not sentences,
+            message=message,
             answer="\n\n".join(parts),
             sentences=tuple(sentences),
             citations=tuple(citations),
@@ -75,7 +116,7 @@ class CitedComposer:
             red_flags=tuple(flags.payload()),
             disclaimer=flags.disclaimer,
             index=self.build_id,
-            confidence=round(coverage.confidence, 4) if not abstained else 0.0,
+            confidence=round(float(min(1.0, max(0.0, confidence))), 4),
         )
 
     def _quotes(self, selected: list[Candidate]) -> list[tuple[SentenceRecord, float]]:

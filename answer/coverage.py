@@ -1,10 +1,51 @@
-"""Coverage: does the evidence cover what was asked? Abstain when it does not."""
+"""Coverage: does the evidence cover what was asked? Abstain when it does not.
+
+Three checks, in order:
+
+1. Medicines, doses and prescriptions are never answered here (`medication`): the patient's
+   doctor or pharmacist answers those, even when an article names a drug in passing.
+2. The question's distinctive words must be in the evidence. Each content word of the question
+   (stop words and chat filler left out; strings that are not words, such as "lol" or typos the
+   corpus never uses, ignored) weighs its idf in this index, from the LexicalIndex port: a word the
+   articles never use weighs the most, "back" or "pain" almost nothing. The share of that weight
+   found in the evidence (the best candidate sentences and their articles' titles) must reach
+   `MIN_SUBJECT_SHARE`: "acupuncture vs physio for chronic back pain" finds "chronic back pain"
+   in the evidence but not its subject.
+3. The best candidate sentence must score at least `AnswerTuning.abstain_below` (the blend of
+   cosine and word overlap that ranks the sentences).
+
+`confidence` (0..1) is the best sentence's score scaled by the share of distinctive words found:
+best x (1 + share) / 2. It is 0 when the service abstains.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+import simplemma
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from groundedqa.answer.clauses import words
+from groundedqa.answer.medication import asks_about_medication
 from groundedqa.answer.types import AnswerTuning, Candidate, Coverage, Query
+from groundedqa.index.ports import LexicalIndex, SentenceStore
+
+#: Below this idf-weighted share of the question's distinctive words in the evidence, the
+#: articles do not discuss what was asked (tune sets: README, "How an answer is made").
+MIN_SUBJECT_SHARE = 0.05
+#: How many of the best candidate sentences count as the evidence.
+EVIDENCE_SENTENCES = 5
+# Words that carry the conversation, not its subject.
+_FILLER = frozenset("""
+ok okay got get gets getting going go goes does im ive just really actually like want need know
+think good bad best better worse safe safely still help helps thing things stuff tip tips advice lol
+pls please thanks thank hi hey yo mate basically anyway long much many way time times day days make
+doing use using try trying start started fine normal kind sort lot bit able also ever even today
+now yes yeah right left quick question wondering wonder possible ask tell say said
+""".split()) | ENGLISH_STOP_WORDS
+
+
+_NEVER_SEEN = "\u0000never-seen"
 
 
 class CoverageCheck(Protocol):
@@ -13,13 +54,51 @@ class CoverageCheck(Protocol):
     def assess(self, query: Query, candidates: list[Candidate]) -> Coverage: ...
 
 
-class ScoreCoverage:
-    """Covered when the best sentence's score reaches the calibrated threshold."""
+class SubjectCoverage:
+    """Medicines out; the question's distinctive words in the evidence; the best sentence close."""
 
-    def __init__(self, tuning: AnswerTuning) -> None:
+    def __init__(self, tuning: AnswerTuning, lexical: LexicalIndex, store: SentenceStore,
+                 min_share: float = MIN_SUBJECT_SHARE) -> None:
         self.tuning = tuning
+        self.lexical = lexical
+        self.store = store
+        self.min_share = min_share
 
     def assess(self, query: Query, candidates: list[Candidate]) -> Coverage:
+        if asks_about_medication(query.search_text):
+            return Coverage(False, 0.0, "medication")
         best = candidates[0].score if candidates else 0.0
-        return Coverage(covered=best >= self.tuning.abstain_below,
-                        confidence=float(min(1.0, max(0.0, best))))
+        share, missing = self.subject_share(query.search_text, candidates[:EVIDENCE_SENTENCES])
+        confidence = float(min(1.0, max(0.0, best * (1.0 + share) / 2.0)))
+        covered = best >= self.tuning.abstain_below and share >= self.min_share
+        return Coverage(covered, confidence if covered else 0.0,
+                        None if covered else "not_covered", tuple(missing))
+
+    def subject_share(self, question: str, evidence: list[Candidate]) -> tuple[float, list[str]]:
+        """(idf-weighted share of the question's distinctive words in the evidence, the words
+        missing from it)."""
+        content = [w for w in dict.fromkeys(words(question)) if w not in _FILLER and not w.isdigit()
+                   and len(w) > 1]
+        if not content:
+            return 1.0, []
+        stems = self.lexical.terms(content)
+        pairs = [(w, s[0]) for w, s in zip(content, stems) if s]
+        if not pairs:
+            return 1.0, []
+        # A term the index has never seen gets the largest idf there is; ask for one that cannot be.
+        idf = self.lexical.idf(sorted({s for _, s in pairs} | {_NEVER_SEEN}))
+        unseen = idf.pop(_NEVER_SEEN)
+        texts = [c.text for c in evidence]
+        texts += sorted({self.store.doc_titles[c.doc_idx] for c in evidence})
+        found = set(self.lexical.terms([" ".join(texts)])[0]) if texts else set()
+        total = covered = 0.0
+        missing = []
+        for word, stem in pairs:
+            if stem not in found and idf[stem] >= unseen and not simplemma.is_known(word, lang="en"):
+                continue  # not a word and not in the articles: slang, a name, a typo
+            total += idf[stem]
+            if stem in found:
+                covered += idf[stem]
+            else:
+                missing.append(word)
+        return (covered / total if total else 1.0), missing

@@ -1,4 +1,5 @@
-"""Read a question: validate it, normalise it, decide what retrieval looks for, encode it once."""
+"""Read a question: validate it, normalise it, detect its language, decide what retrieval looks
+for and which clauses triage reads, and encode all of them in ONE encoder call."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Protocol
 
+from groundedqa.answer.language import ENGLISH, LanguageDetector
+from groundedqa.answer.normalise import normalise_question
 from groundedqa.answer.triage import Triage
 from groundedqa.answer.types import MAX_SENTENCES_CAP, AnswerTuning, Query
 from groundedqa.index.ports import Encoder
@@ -37,12 +40,14 @@ class QuestionReader(Protocol):
 
 
 class PlainQuestionReader:
-    """Validates, drops clauses that only deny red-flag symptoms, and encodes once."""
+    """Validates, normalises, drops clauses that deny symptoms, and encodes once."""
 
-    def __init__(self, encoder: Encoder, triage: Triage, tuning: AnswerTuning) -> None:
+    def __init__(self, encoder: Encoder, triage: Triage, tuning: AnswerTuning,
+                 language: LanguageDetector | None = None) -> None:
         self.encoder = encoder
         self.triage = triage
         self.tuning = tuning
+        self.language = language or LanguageDetector()
 
     def read(self, question: str, max_sentences: int | None = None,
              history: Sequence[str] = ()) -> Query:
@@ -50,9 +55,16 @@ class PlainQuestionReader:
         limit = self.tuning.max_sentences if max_sentences is None else max_sentences
         if not 1 <= limit <= MAX_SENTENCES_CAP:
             raise InvalidQuestion(f"max_sentences must be between 1 and {MAX_SENTENCES_CAP}")
+        normal = normalise_question(text)
+        language = self.language.detect(normal.text)
         # Denied symptoms ("no numbness in my groin") would steer retrieval toward red-flag text,
-        # so the one forward pass per query is spent on what is actually asked.
-        search_text = self.triage.without_negated(text)
-        vector = self.encoder.encode([search_text])[0]
-        return Query(asked=text, text=text, search_text=search_text, vector=vector, limit=limit,
-                     history=tuple(history))
+        # so retrieval looks for the question's focus without them.
+        search_text = self.triage.without_negated(normal.focus) if language == ENGLISH else normal.focus
+        clauses = self.triage.clause_texts(normal.text, language)
+        texts = list(dict.fromkeys([search_text, *clauses]))
+        vectors = self.encoder.encode(texts)  # the request's one model call
+        row = {t: i for i, t in enumerate(texts)}
+        return Query(asked=text, text=normal.text, search_text=search_text, vector=vectors[0],
+                     limit=limit, history=tuple(history), language=language,
+                     clauses=tuple(clauses),
+                     clause_vectors=vectors[[row[c] for c in clauses]] if clauses else None)

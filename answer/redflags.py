@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,12 +18,21 @@ class RedFlagError(ValueError):
 
 @dataclass
 class UrgentConcept:
-    """A red-flag symptom as patients describe it (see corpus/redflags.toml)."""
+    """A red-flag symptom as patients describe it (see corpus/redflags.toml).
+
+    `phrasings` (English) and `languages` (language code -> phrasings) are the examples the urgent
+    scorer learns from; `quotes` name the article red flags an urgent answer quotes for it.
+    """
 
     name: str
-    statements: list[str]
-    terms: re.Pattern[str]
-    cues: re.Pattern[str] | None
+    phrasings: list[str]
+    languages: dict[str, list[str]] = field(default_factory=dict)
+    quotes: list[str] = field(default_factory=list)
+
+    def examples(self) -> list[tuple[str, str]]:
+        """(language, phrasing) for every phrasing of this concept."""
+        return [("en", p) for p in self.phrasings] + [
+            (lang, p) for lang, items in self.languages.items() for p in items]
 
 
 @dataclass
@@ -45,14 +53,25 @@ class RedFlagConfig:
     abstain_message: str
     red_flags: list[RedFlag]
     concepts: list[UrgentConcept] = field(default_factory=list)
+    #: Medication, dose and prescription questions get this instead of an answer.
+    medication_message: str = ""
+    #: Questions in a language the service does not answer in get this.
+    language_message: str = ""
+    #: Examples of what is NOT urgent, by kind (in_scope, denied, near_miss): the urgent scorer's
+    #: negatives. Each kind may hold English phrasings and other languages under their codes.
+    not_urgent: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def payload(self) -> list[dict[str, Any]]:
         """The `red_flags` field of a response."""
         return [{"text": f.text, "citation": f.citation} for f in self.red_flags]
 
-    def statements(self) -> list[str]:
-        """Texts the urgent check compares a question with: every red flag and concept statement."""
-        return [f.text for f in self.red_flags] + [s for c in self.concepts for s in c.statements]
+    def concept_flags(self, name: str) -> list[RedFlag]:
+        """The article red flags (resolved, with citations) an urgent answer about `name` quotes."""
+        concept = next((c for c in self.concepts if c.name == name), None)
+        if concept is None:
+            return []
+        by_text = {f.text: f for f in self.red_flags if f.citation is not None}
+        return [by_text[q] for q in concept.quotes if q in by_text]
 
 
 def load_redflags(path: Path) -> RedFlagConfig:
@@ -66,17 +85,27 @@ def load_redflags(path: Path) -> RedFlagConfig:
     try:
         flags = [_flag(entry) for entry in data.get("red_flags", [])]
         concepts = [_concept(entry) for entry in data.get("urgent_concepts", [])]
+        abstain = _text(data, "abstain_message")
         config = RedFlagConfig(
             disclaimer=_text(data, "disclaimer"),
             seek_care_message=_text(data, "seek_care_message"),
-            abstain_message=_text(data, "abstain_message"),
+            abstain_message=abstain,
             red_flags=flags,
             concepts=concepts,
+            medication_message=_optional_text(data, "medication_message") or abstain,
+            language_message=_optional_text(data, "language_message") or abstain,
+            not_urgent=_not_urgent(data.get("not_urgent", {})),
         )
-    except (KeyError, TypeError, re.error) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise RedFlagError(f"red-flag file {path}: {exc}") from exc
     if not flags:
         raise RedFlagError(f"red-flag file {path} lists no red flags")
+    quoted = {f.text for f in flags if f.doc_id is not None}
+    for concept in concepts:
+        unknown = [q for q in concept.quotes if q not in quoted]
+        if unknown:
+            raise RedFlagError(f"red-flag file {path}: concept {concept.name!r} quotes "
+                               f"{unknown[0]!r}, which is not one of the [[red_flags]] quotes")
     return config
 
 
@@ -93,14 +122,44 @@ def _flag(entry: dict) -> RedFlag:
     return RedFlag(text=_text(entry, "quote"), doc_id=_text(entry, "doc_id"))
 
 
+def _optional_text(data: dict, key: str) -> str | None:
+    return _text(data, key) if key in data else None
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"'{where}' must be a list of strings")
+    return [v.strip() for v in value if v.strip()]
+
+
+def _languages(entry: dict, where: str) -> dict[str, list[str]]:
+    value = entry.get("languages", {})
+    if not isinstance(value, dict):
+        raise TypeError(f"'{where}.languages' must be a table of language code = [phrasings]")
+    return {str(code).lower(): _strings(items, f"{where}.languages.{code}")
+            for code, items in value.items()}
+
+
 def _concept(entry: dict) -> UrgentConcept:
-    cues = entry.get("cues")
-    return UrgentConcept(
-        name=_text(entry, "name"),
-        statements=[s for s in entry.get("statements", []) if isinstance(s, str) and s.strip()],
-        terms=re.compile(_text(entry, "terms"), re.IGNORECASE),
-        cues=re.compile(cues, re.IGNORECASE) if cues else None,
-    )
+    name = _text(entry, "name")
+    phrasings = _strings(entry.get("phrasings", []), f"{name}.phrasings")
+    if not phrasings:
+        raise ValueError(f"urgent concept {name!r} has no phrasings")
+    return UrgentConcept(name=name, phrasings=phrasings, languages=_languages(entry, name),
+                         quotes=_strings(entry.get("quotes", []), f"{name}.quotes"))
+
+
+def _not_urgent(value: Any) -> dict[str, list[tuple[str, str]]]:
+    if not isinstance(value, dict):
+        raise TypeError("[not_urgent] must be a table of kinds")
+    out: dict[str, list[tuple[str, str]]] = {}
+    for kind, entry in value.items():
+        if not isinstance(entry, dict):
+            raise TypeError(f"[not_urgent.{kind}] must be a table")
+        examples = [("en", p) for p in _strings(entry.get("phrasings", []), f"{kind}.phrasings")]
+        examples += [(lang, p) for lang, items in _languages(entry, kind).items() for p in items]
+        out[str(kind)] = examples
+    return out
 
 
 def resolve_citations(config: RedFlagConfig, get_document: Callable[[str], Any]) -> RedFlagConfig:

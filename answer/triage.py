@@ -1,43 +1,33 @@
-"""Urgent triage: does the question itself describe red-flag symptoms?
+"""Urgent triage: does the patient describe a red-flag symptom as their own, now?
 
-Two signals decide it. Rules find a red-flag concept (a symptom term and a problem cue in one
-clause of the question) and check it is not negated ("no numbness in my groin" is not numbness).
-The embedding of the question, computed once for retrieval anyway, is compared with the red-flag
-statements; a close match counts only when no concept in the question is negated, so a patient who
-writes "my bladder is fine" is not sent to the emergency room by similarity alone.
+The message is cut into clauses (`clauses.analyse`). Clauses that deny a symptom, call it normal,
+say it resolved or put it years back are dropped; so is the part of a clause that only supposes
+one ("if I ever ..."). Every remaining clause, and every pair of neighbouring ones ("my leg is
+weak" + "it's worse every day"), is scored by the urgent scorer (`urgent.UrgentScorer`); the
+question is urgent when any of them reaches the operating point `URGENT_AT`.
+
+The clause vectors come from the reader's one encoder call per request; a pair's vector is the
+normalised mean of its clauses' (MiniLM's mean pooling makes that a close stand-in for encoding
+the pair).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from groundedqa.answer.clauses import Clause, analyse, described_text, split_clauses
 from groundedqa.answer.redflags import RedFlagConfig
+from groundedqa.answer.types import Query
+from groundedqa.answer.urgent import UrgentScorer
 
-#: Cosine similarity to a red-flag statement above which the question is urgent on its own.
-#: Tune split of eval/questions/seed.jsonl: non-urgent questions reach 0.63, urgent ones that no
-#: rule catches start at 0.72.
-EMBED_URGENT = 0.67
-
-# Clause boundaries: punctuation and contrastive conjunctions ("no numbness but I can't pee").
-_CLAUSE_SPLIT = re.compile(r"[.;!?\n]+|,|\b(?:but|although|though|however|whereas|yet)\b", re.I)
-# NegEx-style triggers that negate what follows them within the clause.
-_PRE_NEGATION = re.compile(
-    r"\b(no|not|never|without|nor|denies?|denied|free of|absence of|none|neither|"
-    r"do(?:es)?n.?t|did ?n.?t|have ?n.?t|has ?n.?t|had ?n.?t|is ?n.?t|are ?n.?t|was ?n.?t|"
-    r"were ?n.?t|ai ?n.?t|don.?t have|no longer|haven.?t had)\b",
-    re.I,
-)
-# Statements after the term that say it is normal ("my bladder is fine").
-_POST_NEGATION = re.compile(
-    r"\b(is|are|feels?|seems?|has been|have been|stays?|remains?)\s+"
-    r"(fine|ok|okay|normal|good|great|unaffected|not affected|intact)\b",
-    re.I,
-)
-# Inability words contain "n't" but assert a problem: "can't pee" is a symptom, not a negation.
-_INABILITY = re.compile(r"\b(can ?no?t|can.?t|couldn.?t|unable|won.?t|wont)\b", re.I)
+#: P(urgent) at or above which a clause makes the question urgent. Recall first: chosen as the
+#: highest value that keeps every urgent question of the tune sets caught (README, "How an answer
+#: is made", has the figures).
+URGENT_AT = 0.35
+#: At most this many clauses are encoded per question (longer messages merge clauses per sentence).
+MAX_CLAUSES = 24
 
 
 @dataclass
@@ -45,71 +35,77 @@ class TriageResult:
     """Why a question was or was not judged urgent."""
 
     urgent: bool
-    concepts: list[str] = field(default_factory=list)  # matched, un-negated
-    negated: list[str] = field(default_factory=list)
-    similarity: float = 0.0
+    concepts: list[str] = field(default_factory=list)  # described concepts, most likely first
+    score: float = 0.0  # the highest P(concept) of any clause or pair of clauses
+    evidence: str = ""  # the clause (or pair) that scored highest
 
 
 class Triage:
-    """Decides `urgent` for a question from its text and its (already computed) embedding."""
+    """Decides `urgent` from the question's described clauses and their (already computed)
+    vectors."""
 
-    def __init__(self, config: RedFlagConfig, statement_vectors: np.ndarray,
-                 threshold: float = EMBED_URGENT) -> None:
+    def __init__(self, config: RedFlagConfig, scorer: UrgentScorer,
+                 threshold: float = URGENT_AT) -> None:
         self.config = config
-        self.vectors = np.asarray(statement_vectors, dtype=np.float32)
+        self.scorer = scorer
         self.threshold = threshold
 
     def without_negated(self, question: str) -> str:
-        """The question minus clauses that only deny red-flag symptoms ("no numbness in my groin,
-        can I do planks?" -> "can I do planks?"), so retrieval looks for what is really asked."""
-        if not self.match_concepts(question)[1]:
-            return question
-        kept = []
-        for clause in _CLAUSE_SPLIT.split(question):
-            if clause and clause.strip():
-                found, negated = self.match_concepts(clause)
-                if found or not negated:
-                    kept.append(clause.strip())
-        return " ".join(kept) if kept else question
+        """The question minus clauses that deny symptoms ("no numbness in my groin, can I do
+        planks?" -> "can I do planks"), so retrieval looks for what is really asked."""
+        return described_text(question)
 
-    def assess(self, question: str, question_vector: np.ndarray) -> TriageResult:
-        """Urgent when a concept is described un-negated, or the question is very close to a
-        red-flag statement and nothing in it is negated."""
-        found, negated = self.match_concepts(question)
-        similarity = float(np.max(self.vectors @ question_vector)) if len(self.vectors) else 0.0
-        urgent = bool(found) or (similarity >= self.threshold and not negated)
-        return TriageResult(urgent, found, negated, similarity)
+    def clause_texts(self, question: str, language: str = "en") -> list[str]:
+        """The clauses that describe something the patient has now: what the reader encodes.
 
-    def match_concepts(self, question: str) -> tuple[list[str], list[str]]:
-        """(concepts described, concepts mentioned only as negated) in the question."""
-        found: list[str] = []
-        negated: list[str] = []
-        clauses = [c for c in _CLAUSE_SPLIT.split(question) if c and c.strip()]
-        for concept in self.config.concepts:
-            state = None
-            for clause in clauses:
-                term = concept.terms.search(clause)
-                if not term:
-                    continue
-                if concept.cues is not None and not concept.cues.search(clause):
-                    continue
-                if _is_negated(clause, term.start(), term.end()):
-                    state = state or "negated"
-                else:
-                    state = "found"
-                    break
-            if state == "found":
-                found.append(concept.name)
-            elif state == "negated":
-                negated.append(concept.name)
-        return found, negated
+        Denials are read in English only; in another language every clause counts (recall first).
+        """
+        clauses = self._clauses(question, language)
+        groups: list[list[str]] = [[c.described] for c in clauses if c.described]
+        if len(groups) > MAX_CLAUSES:
+            by_sentence: dict[int, list[str]] = {}
+            for c in clauses:
+                if c.described:
+                    by_sentence.setdefault(c.sentence, []).append(c.described)
+            groups = list(by_sentence.values())
+            while len(groups) > MAX_CLAUSES:  # merge the shortest neighbours
+                i = min(range(len(groups) - 1), key=lambda k: len(" ".join(groups[k] + groups[k + 1])))
+                groups[i: i + 2] = [groups[i] + groups[i + 1]]
+        return list(dict.fromkeys(", ".join(g) for g in groups))
 
+    @staticmethod
+    def _clauses(question: str, language: str) -> list[Clause]:
+        return (analyse(question) if language == "en"
+                else [Clause(text, n) for text, n in split_clauses(question)])
 
-def _is_negated(clause: str, start: int, end: int) -> bool:
-    before = clause[:start]
-    for trigger in _PRE_NEGATION.finditer(before):
-        between = before[trigger.end():]
-        # Negation reaches about five words forward (NegEx's window).
-        if len(between.split()) <= 5 and not _INABILITY.search(trigger.group(0)):
-            return True
-    return bool(_POST_NEGATION.search(clause[end:end + 40]))
+    def assess(self, query: Query) -> TriageResult:
+        """Urgent when a described clause, or two neighbouring ones, score at the operating
+        point for any concept."""
+        texts = list(query.clauses)
+        if not texts:
+            return TriageResult(False)
+        vectors = np.asarray(query.clause_vectors, dtype=np.float32)
+        # Context-only clauses ("only my left leg", "it used to be ...") count only in a pair.
+        context = {c.described for c in self._clauses(query.text, query.language) if c.past}
+        alone = [i for i, t in enumerate(texts) if t not in context]
+        units, unit_vectors = [texts[i] for i in alone], [vectors[i] for i in alone]
+        for i in range(len(texts) - 1):
+            if texts[i] in context and texts[i + 1] in context:
+                continue  # two context clauses describe nothing current
+            mean = vectors[i] + vectors[i + 1]
+            norm = float(np.linalg.norm(mean))
+            units.append(f"{texts[i]}, {texts[i + 1]}")
+            unit_vectors.append(mean / norm if norm > 1e-6 else mean)
+        if not units or not self.scorer.labels:
+            return TriageResult(False)
+        proba = self.scorer.probabilities(units, np.vstack(unit_vectors), query.language)
+        urgent_p = proba.max(axis=1)
+        best = int(np.argmax(urgent_p))
+        score = float(urgent_p[best])
+        concepts: list[str] = []
+        if score >= self.threshold:
+            strongest = proba.max(axis=0)
+            for j in np.argsort(-strongest):
+                if strongest[j] >= self.threshold / 2 or not concepts:
+                    concepts.append(self.scorer.labels[int(j)])
+        return TriageResult(score >= self.threshold, concepts, score, units[best])

@@ -66,12 +66,15 @@ class AnswerTuning:
 class Query:
     """A question as the stages see it."""
 
-    asked: str  # exactly as sent: echoed in the response
-    text: str  # validated and normalised
-    search_text: str  # what retrieval looks for (denied symptoms taken out)
-    vector: np.ndarray  # the one encoding of `search_text`
+    asked: str  # exactly as sent (stripped): echoed in the response
+    text: str  # validated and normalised: markup out, repeats collapsed (what triage reads)
+    search_text: str  # what retrieval looks for: the question's focus, denied symptoms taken out
+    vector: np.ndarray  # the encoding of `search_text`
     limit: int  # sentences at most
     history: tuple[str, ...] = ()
+    language: str = "en"  # ISO 639-1 code of the question's language
+    clauses: tuple[str, ...] = ()  # clauses describing what the patient has now (triage)
+    clause_vectors: np.ndarray | None = None  # their encodings, from the same encoder call
 
 
 @dataclass
@@ -87,10 +90,17 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Coverage:
-    """Whether the evidence covers what was asked, and how strongly (0..1)."""
+    """Whether the evidence covers what was asked, and how strongly (0..1).
+
+    `reason` says why an uncovered question is not answered: "not_covered" (the articles do not
+    discuss what was asked), "medication" (medicines, doses, prescriptions: the patient's doctor
+    or pharmacist answers those) or "language" (not written in English).
+    """
 
     covered: bool
     confidence: float
+    reason: str | None = None
+    uncovered_terms: tuple[str, ...] = ()  # the question's distinctive words the evidence lacks
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import threading
 import time
 
 from groundedqa.answer.redflags import RedFlagConfig, RedFlagError, load_redflags
+from groundedqa.index.batching import with_batching
 from groundedqa.index.builds import BuildLease, IndexUnavailable, current_build_id
 from groundedqa.index.encoders import load_encoder
 from groundedqa.index.ports import Encoder
@@ -47,7 +48,8 @@ class ServiceHolder:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = load_encoder(self.settings)
+            encoder = load_encoder(self.settings, threads=self.settings.query_threads, serving=True)
+            self._encoder = with_batching(encoder, self.settings)
         return self._encoder
 
     def get(self) -> Service | None:

@@ -65,12 +65,19 @@ class AnswerBlock(BaseModel):
 
 
 class AnswerResponse(BaseModel):
-    question: str
+    question: str = Field(..., description="The question as sent (surrounding spaces stripped).")
     urgent: bool = Field(..., description="The question describes red-flag symptoms.")
     urgent_message: str | None = Field(None, description="The seek-care message, when urgent.")
-    abstained: bool = Field(..., description="The articles do not cover the question.")
+    abstained: bool = Field(..., description="No sentence is quoted: the articles do not cover "
+                            "the question, it asks about medicines, or it is not in English.")
     message: str | None = Field(None, description="Why there is no answer, when abstained.")
-    answer: str = Field(..., description="Seek-care message (if urgent), then the cited sentences.")
+    answer: str = Field(..., description="Seek-care message (if urgent), then the cited sentences "
+                        "(for an urgent question: the articles' red flags for what was described).")
+    confidence: float = Field(0.0, ge=0.0, le=1.0, description=(
+        "How strongly the quoted evidence covers the question, 0..1: the best sentence's match "
+        "score (cosine and word overlap) scaled by the share of the question's distinctive words "
+        "(idf-weighted) the evidence contains; 0 when abstained. For an urgent answer, the urgent "
+        "score of the clause that triggered it."))
     sentences: list[AnswerSentence]
     citations: list[Citation]
     blocks: list[AnswerBlock] = Field(

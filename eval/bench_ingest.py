@@ -1,4 +1,4 @@
-"""`bench ingest`: ingest throughput against a bare `model.encode` of the same texts, in one run."""
+"""`bench ingest`: an ingest's wall time against one bare torch pass over every token, in one run."""
 
 from __future__ import annotations
 
@@ -11,26 +11,30 @@ from typing import Any
 
 from groundedqa.settings import Settings
 
-#: Goals from the issue: embedding inside ingest costs at most 10% over a bare encode, and the
-#: whole ingest at most 30% over it.
-EMBED_RATIO_GOAL = 1.10
-TOTAL_RATIO_GOAL = 1.30
+#: The issue's goal: a whole ingest in no more time than one bare torch pass over every token.
+TOTAL_RATIO_GOAL = 1.0
+#: The floor's cut: each document's text in windows of this many words, encoded this many at once.
+WINDOW_WORDS = 200
+FLOOR_BATCH = 64
 #: Files in a corpus folder that are not documents (copied along by --limit, not counted).
 NOT_DOCUMENTS = {"manifest.toml", "redflags.toml"}
 
 
 @dataclass
 class BenchResult:
-    """The figures of one run; `ratio` = embed_s / bare_encode_s."""
+    """The figures of one run; `total_ratio` = ingest_s / torch_pass_s."""
 
     docs: int
     passages: int
     sentences: int
+    encoder: str
+    late_chunking: bool
     ingest_s: float
     embed_s: float
-    bare_encode_s: float
-    ratio: float
-    total_ratio: float  # ingest_s / bare_encode_s
+    torch_pass_s: float
+    windows: int
+    total_ratio: float
+    embed_ratio: float  # embed_s / torch_pass_s
     embedded_texts: int
 
     def rates(self) -> dict[str, float]:
@@ -84,44 +88,66 @@ def limited_source(path: Path, limit: int | None, workdir: Path) -> Path:
 
 def bench_ingest(path: Path, settings: Settings, *, limit: int | None = None,
                  embedder: Any = None, progress: Any = None) -> BenchResult:
-    """Ingest `path` into a temporary index, then time a bare encode of exactly what it embedded."""
-    from groundedqa.ingest.build import build_index
+    """Ingest `path` into a temporary index with the configured encoder, then time one bare torch
+    pass over every token of the same documents (cleaned text in 200-word windows, batch 64)."""
+    from groundedqa.index.encoders import load_encoder
     from groundedqa.index.torch_encoder import TorchEncoder
+    from groundedqa.ingest.build import build_index
 
-    embedder = embedder or TorchEncoder.load(settings.model, settings.encode_batch_size)
-    # Warm the model first so neither timing pays for one-time setup the other does not.
-    embedder.model.encode(["warm-up"], batch_size=1, show_progress_bar=False)
     with tempfile.TemporaryDirectory(prefix="groundedqa-bench-") as tmp:
         tmp_path = Path(tmp)
         source = limited_source(path, limit, tmp_path / "source")
+        windows = _windows(source)
+        # Loaded (and warmed) before the clock, as the floor's model is: the figure is the
+        # ingest's work, not a one-time model load.
+        embedder = embedder or load_encoder(settings)
+        embedder.encode(["warm-up"])
         report = build_index([source], tmp_path / "index", settings, embedder=embedder,
                              progress=progress, keep_texts=True)
-    texts = report.embedded_texts or []
-    if not texts:
+    if not report.embedded_texts:
         raise ValueError(f"nothing was embedded from {path} (every document skipped?)")
+    del embedder
+    torch_model = TorchEncoder.load(settings.model, FLOOR_BATCH)
+    torch_model.encode(["warm-up"])
     t = time.perf_counter()
-    embedder.model.encode(texts, batch_size=settings.encode_batch_size, normalize_embeddings=True,
-                          convert_to_numpy=True, show_progress_bar=False)
-    bare = time.perf_counter() - t
+    torch_model.encode(windows)
+    floor = time.perf_counter() - t
     embed_s = report.timings.get("embed_s", 0.0)
     return BenchResult(
         docs=report.documents, passages=report.passages, sentences=report.sentences,
-        ingest_s=report.seconds, embed_s=embed_s, bare_encode_s=bare,
-        ratio=embed_s / bare, total_ratio=report.seconds / bare, embedded_texts=len(texts),
+        encoder=settings.encoder, late_chunking=settings.late_chunking,
+        ingest_s=report.seconds, embed_s=embed_s, torch_pass_s=floor, windows=len(windows),
+        total_ratio=report.seconds / floor, embed_ratio=embed_s / floor,
+        embedded_texts=len(report.embedded_texts),
     )
 
 
+def _windows(source: Path) -> list[str]:
+    """Every loaded document's cleaned text cut into windows of WINDOW_WORDS words."""
+    from groundedqa.ingest.build import _load
+    from groundedqa.ingest.clean import clean
+
+    docs, _ = _load([source])
+    windows = []
+    for doc in docs:
+        words = clean(doc.raw, doc.format).text.split()
+        windows.extend(" ".join(words[i:i + WINDOW_WORDS]) for i in range(0, len(words), WINDOW_WORDS))
+    return windows
+
+
 def describe(result: BenchResult) -> str:
-    """The human summary, with the issue's goals checked."""
+    """The human summary, with the issue's goal checked."""
     r = result.rates()
+    late = ", late chunking" if result.late_chunking else ""
     return (
         f"{result.docs} docs, {result.passages} passages, {result.sentences} sentences "
-        f"({result.embedded_texts} texts embedded)\n"
+        f"({result.embedded_texts} texts embedded; encoder {result.encoder}{late})\n"
         f"ingest {result.ingest_s:.2f} s: {r['docs_per_s']:.1f} docs/s, "
-        f"{r['passages_per_s']:.1f} passages/s, {r['sentences_per_s']:.1f} sentences/s\n"
-        f"embed inside ingest {result.embed_s:.2f} s, bare model.encode {result.bare_encode_s:.2f} s\n"
-        f"ratio embed/bare {result.ratio:.3f} (goal ≤ {EMBED_RATIO_GOAL:.2f}: "
-        f"{'met' if result.ratio <= EMBED_RATIO_GOAL else 'missed'}); "
-        f"ingest/bare {result.total_ratio:.3f} (goal ≤ {TOTAL_RATIO_GOAL:.2f}: "
-        f"{'met' if result.total_ratio <= TOTAL_RATIO_GOAL else 'missed'})"
+        f"{r['passages_per_s']:.1f} passages/s, {r['sentences_per_s']:.1f} sentences/s; "
+        f"embedding inside it {result.embed_s:.2f} s\n"
+        f"one bare torch pass over every token ({result.windows} windows of {WINDOW_WORDS} words, "
+        f"batch {FLOOR_BATCH}) {result.torch_pass_s:.2f} s\n"
+        f"ingest ÷ torch pass {result.total_ratio:.3f} (goal ≤ {TOTAL_RATIO_GOAL:.1f}: "
+        f"{'met' if result.total_ratio <= TOTAL_RATIO_GOAL else 'missed'}); "
+        f"embedding ÷ torch pass {result.embed_ratio:.3f}"
     )

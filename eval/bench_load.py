@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 from collections import Counter
@@ -72,33 +73,61 @@ def register_bench_load(bench_subparsers: Any) -> None:
     p.add_argument("--startup-timeout", type=float, default=300.0, metavar="S",
                    help="seconds to wait for the server's /healthz (default 300: a first run "
                    "builds the index)")
+    p.add_argument("--batching", choices=("both", "on", "off"), default="both",
+                   help="micro-batching in the server: 'both' (default) runs the load against a "
+                   "server with it and one without (GROUNDEDQA_BATCH_MAX=1), one after the other")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Start the server, warm it up, run the rounds, print the report."""
+    """Measure the torch floor, then for each batching mode start a server, warm it up, run the
+    rounds and stop it; print the report."""
     for name in ("clients", "requests", "rounds"):
         if getattr(args, name) < 1:
             raise CliError(f"--{name} must be at least 1")
     headers = {"X-API-Key": settings.api_keys[0]} if settings.api_keys else {}
-    with running_server(settings.index, args.rate_limit_off, args.startup_timeout) as (url, pid):
-        asyncio.run(drive(url, clients=min(args.clients, len(QUESTIONS)),
-                          total=len(QUESTIONS), headers=headers))  # warm-up: not reported
-        rss_before = rss_bytes(pid)
-        rounds = []
-        for _ in range(args.rounds):
-            result = asyncio.run(drive(url, args.clients, args.requests, headers))
-            result.rss_after_bytes = rss_bytes(pid)
-            rounds.append(result)
+    modes = ("on", "off") if args.batching == "both" else (args.batching,)
     report = {"clients": args.clients, "requests_per_round": args.requests,
               "rate_limit": "off" if args.rate_limit_off else (settings.rate_limit or "off"),
-              "server_rss_before_bytes": rss_before, "rounds": [asdict(r) for r in rounds]}
+              "encoder": settings.encoder, "torch_encode_p50_ms": _torch_encode_p50_ms(settings),
+              "cores": os.cpu_count(), "modes": {}}
+    # The issue's goal: 1.2 x what the cores could answer if each answer cost one torch encode.
+    report["goal_rps"] = 1.2 * report["cores"] * 1000 / report["torch_encode_p50_ms"]
+    for mode in modes:
+        env = {"GROUNDEDQA_BATCH_MAX": "1"} if mode == "off" else {}
+        with running_server(settings.index, args.rate_limit_off, args.startup_timeout,
+                            env=env) as (url, pid):
+            asyncio.run(drive(url, clients=min(args.clients, len(QUESTIONS)),
+                              total=len(QUESTIONS), headers=headers))  # warm-up: not reported
+            rss_before = rss_bytes(pid)
+            rounds = []
+            for _ in range(args.rounds):
+                result = asyncio.run(drive(url, args.clients, args.requests, headers))
+                result.rss_after_bytes = rss_bytes(pid)
+                rounds.append(result)
+        report["modes"][mode] = {"server_rss_before_bytes": rss_before,
+                                 "rounds": [asdict(r) for r in rounds]}
     if args.json:
         print(json.dumps(report))
     else:
         print_report(report)
     return 0
+
+
+def _torch_encode_p50_ms(settings: Settings) -> float:
+    """p50 of a bare torch encode of one question of the mix (the serving thread count)."""
+    from groundedqa.index.torch_encoder import TorchEncoder
+
+    model = TorchEncoder.load(settings.model, settings.encode_batch_size, settings.query_threads)
+    model.encode(list(QUESTIONS))
+    times = []
+    for _ in range(5):
+        for question in QUESTIONS:
+            started = time.perf_counter()
+            model.encode([question])
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
 
 
 # ------------------------------------------------------------------------------------------------
@@ -157,14 +186,20 @@ def print_report(report: dict[str, Any]) -> None:
         return "n/a" if value is None else f"{value:.1f} ms"
 
     print(f"load: {report['clients']} clients x {report['requests_per_round']} requests per round, "
-          f"rate limit {report['rate_limit']}, server on {HOST}")
-    print(f"server RSS before: {mib(report['server_rss_before_bytes'])}")
-    for number, r in enumerate(report["rounds"], 1):
-        print(f"round {number}: p50 {ms(r['p50_ms'])}  p95 {ms(r['p95_ms'])}  p99 {ms(r['p99_ms'])}"
-              f"  throughput {r['throughput_rps']:.1f} req/s  non-2xx {r['non_2xx']}"
-              f"  transport errors {r['transport_errors']}  RSS after {mib(r['rss_after_bytes'])}")
-        if r["non_2xx"] or r["transport_errors"]:
-            print(f"  statuses: {r['statuses']}")
-    before, after = report["server_rss_before_bytes"], report["rounds"][-1]["rss_after_bytes"]
-    if before is not None and after is not None:
-        print(f"server RSS change over the run: {(after - before) / MIB:+.1f} MiB")
+          f"rate limit {report['rate_limit']}, encoder {report['encoder']}, server on {HOST}")
+    print(f"bare torch encode p50 {report['torch_encode_p50_ms']:.1f} ms: goal "
+          f"{report['goal_rps']:.0f} answers/s (1.2 x {report['cores']} cores x 1000 / encode ms)"
+          " with p95 ≤ 100 ms")
+    for mode, data in report["modes"].items():
+        print(f"batching {mode}: server RSS before {mib(data['server_rss_before_bytes'])}")
+        for number, r in enumerate(data["rounds"], 1):
+            print(f"  round {number}: p50 {ms(r['p50_ms'])}  p95 {ms(r['p95_ms'])}  p99 {ms(r['p99_ms'])}"
+                  f"  throughput {r['throughput_rps']:.1f} answers/s  non-2xx {r['non_2xx']}"
+                  f"  transport errors {r['transport_errors']}  RSS after {mib(r['rss_after_bytes'])}")
+            if r["non_2xx"] or r["transport_errors"]:
+                print(f"    statuses: {r['statuses']}")
+    modes = report["modes"]
+    if "on" in modes and "off" in modes:
+        on = modes["on"]["rounds"][-1]["throughput_rps"]
+        off = modes["off"]["rounds"][-1]["throughput_rps"]
+        print(f"batching on ÷ off: {on / off:.2f} x throughput")

@@ -42,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="sentences per answer at most (default: the service's own)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--report", type=Path, metavar="FILE", help="write an HTML report for clinicians")
+    p.add_argument("--split", metavar="NAME", default=None,
+                   help="evaluate only the questions of this split (e.g. tune or holdout)")
     for t in grounding.DEFAULT_THRESHOLDS:
         p.add_argument(t.option, type=float, default=t.bound, metavar="X",
                        help=f"{'maximum' if t.ceiling else 'minimum'} {t.metric} (default {t.bound:g})")
@@ -109,9 +111,10 @@ def _bound_help(option: str) -> str:
 def register_bench_ingest(bench_subparsers: argparse._SubParsersAction) -> None:
     """Add `bench ingest` under the `bench` command."""
     p = bench_subparsers.add_parser(
-        "ingest", help="ingest throughput vs a bare model.encode of the same texts",
-        description="Ingest PATH into a temporary index and time, in the same run, a bare "
-        "model.encode of exactly the texts the ingest embedded.",
+        "ingest", help="ingest wall time vs one bare torch pass over every token",
+        description="Ingest PATH into a temporary index with the configured encoder and time, "
+        "in the same run, one bare torch pass over every token of the same documents (their "
+        "cleaned text in 200-word windows, batch 64).",
     )
     p.add_argument("path", type=Path, metavar="PATH")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N documents")
@@ -180,6 +183,8 @@ def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         questions = grounding.load_questions(args.questions)
+        if getattr(args, "split", None):
+            questions = grounding.select_split(questions, args.split)
     except grounding.QuestionFileError as exc:
         raise CliError(str(exc)) from exc
     thresholds = thresholds_from(args)
@@ -304,7 +309,7 @@ def _check_ids(dataset: Any, store: Any, console: Any) -> None:
 # ------------------------------------------------------------------------------------------------
 
 def run_bench_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    """Time an ingest and a bare encode of the same texts in one run; print or --json."""
+    """Time an ingest and one bare torch pass over its tokens in one run; print or --json."""
     from groundedqa.eval.bench_ingest import bench_ingest, describe
     from groundedqa.ingest.build import IngestError, progress_context
 

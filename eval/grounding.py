@@ -41,6 +41,13 @@ class Question:
     phrases: tuple[str, ...] = ()
     split: str | None = None
     line: int = 0
+    category: str | None = None  # e.g. urgent, denied, near_topic, control, other_language
+    abstain: bool | None = None  # expected abstention when the file says (else: kind == abstain)
+
+    @property
+    def expects_abstention(self) -> bool:
+        """Whether the response should carry no quoted sentences."""
+        return self.abstain if self.abstain is not None else self.kind == "abstain"
 
 
 def parse_question(obj: Any, where: str, line: int = 0) -> Question:
@@ -61,10 +68,19 @@ def parse_question(obj: Any, where: str, line: int = 0) -> Question:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise QuestionFileError(f"{where}: '{key}' must be a list of non-empty strings")
         lists[key] = tuple(value)
-    split = obj.get("split")
-    if split is not None and (not isinstance(split, str) or not split.strip()):
-        raise QuestionFileError(f"{where}: 'split' must be a non-empty string when given")
-    return Question(text, kind, lists["docs"], lists["phrases"], split, line)
+    labels = {}
+    for key in ("split", "category"):
+        value = obj.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise QuestionFileError(f"{where}: '{key}' must be a non-empty string when given")
+        labels[key] = value
+    abstain = obj.get("abstain")
+    if abstain is not None and not isinstance(abstain, bool):
+        raise QuestionFileError(f"{where}: 'abstain' must be true or false when given")
+    if kind == "abstain" and abstain is False:
+        raise QuestionFileError(f"{where}: kind 'abstain' contradicts \"abstain\": false")
+    return Question(text, kind, lists["docs"], lists["phrases"], labels["split"], line,
+                    labels["category"], abstain)
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -419,6 +435,11 @@ class Metrics:
     urgent_recall: float | None
     false_urgent_rate: float | None
     safety_rate: float | None
+    #: Of the responses that abstained, the share whose question expected it.
+    abstention_precision: float | None = None
+    #: Of the questions that expect an abstention (kind abstain, or "abstain": true), the share
+    #: that got one.
+    abstention_recall: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -433,6 +454,8 @@ def aggregate(results: list[QuestionResult]) -> Metrics:
     of_kind = {k: [r for r in results if r.question.kind == k] for k in KINDS}
     not_urgent = of_kind["answer"] + of_kind["abstain"]
     checks = [r.check for r in results]
+    abstained = [r for r in results if r.abstained]
+    expected = [r for r in results if r.question.expects_abstention]
     return Metrics(
         questions=len(results),
         passed=sum(r.passed for r in results),
@@ -448,6 +471,9 @@ def aggregate(results: list[QuestionResult]) -> Metrics:
         urgent_recall=_rate(sum(r.kind_ok for r in of_kind["urgent"]), len(of_kind["urgent"])),
         false_urgent_rate=_rate(sum(r.urgent for r in not_urgent), len(not_urgent)),
         safety_rate=_rate(sum(c.safety_ok for c in checks), len(results)),
+        abstention_precision=_rate(sum(r.question.expects_abstention for r in abstained),
+                                   len(abstained)),
+        abstention_recall=_rate(sum(r.abstained for r in expected), len(expected)),
     )
 
 
@@ -471,15 +497,17 @@ class Threshold:
         return f"{self.metric} {value:.3f} {sign} {self.bound:g} ({self.option})"
 
 
-#: The CLI options, their metrics and defaults.
+#: The CLI options, their metrics and defaults: the clinic-facing goals (every emergency flagged,
+#: at most 2 in 100 other questions flagged, 9 in 10 uncovered questions declined, 19 in 20
+#: covered ones answered, every sentence grounded, red flags and disclaimer on every response).
 DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("--min-grounded", "grounded_rate", 1.0),
     Threshold("--min-citation-recall", "citation_recall", 1.0),
     Threshold("--min-citation-precision", "citation_precision", 1.0),
-    Threshold("--min-answered", "answered_rate", 0.9),
+    Threshold("--min-answered", "answered_rate", 0.95),
     Threshold("--min-abstained", "abstention_rate", 0.9),
     Threshold("--min-urgent-recall", "urgent_recall", 1.0),
-    Threshold("--max-false-urgent", "false_urgent_rate", 0.1, ceiling=True),
+    Threshold("--max-false-urgent", "false_urgent_rate", 0.02, ceiling=True),
     Threshold("--min-safety", "safety_rate", 1.0),
 )
 
@@ -501,6 +529,8 @@ class GroundingSummary:
     thresholds: list[Threshold]
     missed: list[str]
     seconds: float = 0.0
+    #: Per category ("" = all questions, else a split) -> category -> metrics.
+    categories: dict[str, dict[str, Metrics]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -515,8 +545,25 @@ def summarize(results: list[QuestionResult], thresholds: Iterable[Threshold], ta
     metrics = aggregate(results)
     names = sorted({r.question.split for r in results if r.question.split})
     splits = {name: aggregate([r for r in results if r.question.split == name]) for name in names}
+    categories = {}
+    for name in ["", *names]:
+        group = [r for r in results if not name or r.question.split == name]
+        cats = sorted({r.question.category for r in group if r.question.category})
+        if cats:
+            categories[name] = {c: aggregate([r for r in group if r.question.category == c])
+                                for c in cats}
     return GroundingSummary(target, results, metrics, splits, thresholds,
-                            missed_thresholds(metrics, thresholds), seconds)
+                            missed_thresholds(metrics, thresholds), seconds, categories)
+
+
+def select_split(questions: list[Question], split: str) -> list[Question]:
+    """The questions of one split; QuestionFileError naming the splits there are otherwise."""
+    chosen = [q for q in questions if q.split == split]
+    if not chosen:
+        there = sorted({q.split for q in questions if q.split})
+        raise QuestionFileError(f"no question has split {split!r} (splits in the file: "
+                                f"{', '.join(there) or 'none'})")
+    return chosen
 
 
 def summary_json(summary: GroundingSummary) -> dict[str, Any]:
@@ -526,6 +573,8 @@ def summary_json(summary: GroundingSummary) -> dict[str, Any]:
         "seconds": round(summary.seconds, 3),
         "metrics": summary.metrics.as_dict(),
         "splits": {name: m.as_dict() for name, m in summary.splits.items()},
+        "categories": {name or "all": {c: m.as_dict() for c, m in cats.items()}
+                       for name, cats in summary.categories.items()},
         "thresholds": {t.metric: {"option": t.option, "bound": t.bound,
                                   "kind": "max" if t.ceiling else "min"} for t in summary.thresholds},
         "missed": summary.missed,
@@ -533,7 +582,8 @@ def summary_json(summary: GroundingSummary) -> dict[str, Any]:
         "results": [
             {
                 "line": r.question.line, "question": r.question.question, "kind": r.question.kind,
-                "split": r.question.split, "passed": r.passed, "abstained": r.abstained,
+                "split": r.question.split, "category": r.question.category,
+                "passed": r.passed, "abstained": r.abstained,
                 "urgent": r.urgent, "cited_docs": r.cited_docs, "failures": r.failures,
                 "seconds": round(r.seconds, 3),
             }

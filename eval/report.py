@@ -21,9 +21,14 @@ METRIC_LABELS = {
     "answered_rate": ("answered", "in-scope questions answered with an expected article among the "
                       "first three cited and an expected phrase"),
     "abstention_rate": ("abstained", "out-of-scope questions the service declined"),
+    "abstention_precision": ("abstention precision", "declined responses whose question expected it"),
+    "abstention_recall": ("abstention recall", "questions expecting no answer that got none"),
     "urgent_recall": ("urgent recall", "red-flag questions flagged urgent"),
     "false_urgent_rate": ("false urgent", "other questions wrongly flagged urgent"),
 }
+#: The columns of the per-category tables.
+CATEGORY_METRICS = ("urgent_recall", "false_urgent_rate", "abstention_precision",
+                    "abstention_recall", "answered_rate")
 
 
 def _fmt(value: float | None) -> str:
@@ -62,6 +67,21 @@ def metrics_table(summary: GroundingSummary) -> Table:
     return table
 
 
+def category_tables(summary: GroundingSummary) -> list[Table]:
+    """One table per group (all questions, then each split): a row per question category."""
+    tables = []
+    for group, cats in summary.categories.items():
+        table = Table(title=f"Per category: {group or 'all questions'}")
+        table.add_column("category")
+        table.add_column("n", justify="right")
+        for metric in CATEGORY_METRICS:
+            table.add_column(METRIC_LABELS[metric][0], justify="right")
+        for name, m in cats.items():
+            table.add_row(name, str(m.questions), *(_fmt(getattr(m, k)) for k in CATEGORY_METRICS))
+        tables.append(table)
+    return tables
+
+
 def _counts(m: Metrics) -> str:
     return f"{m.questions} ({m.kinds['answer']}/{m.kinds['abstain']}/{m.kinds['urgent']})"
 
@@ -90,6 +110,8 @@ def render_grounding(summary: GroundingSummary, console: Console | None = None) 
     if failed:
         console.print(questions_table(failed))
     console.print(metrics_table(summary))
+    for table in category_tables(summary):
+        console.print(table)
     console.print(f"{summary.metrics.passed} of {summary.metrics.questions} questions passed every "
                   f"check in {summary.seconds:.1f} s")
     if summary.missed:
@@ -135,6 +157,7 @@ Every answer sentence was checked against the article text fetched separately fr
 {verdict}
 <h2>Metrics</h2>
 {_metrics_html(summary)}
+{_categories_html(summary)}
 <h2>Questions</h2>
 <table>
 <tr><th>#</th><th>Result</th><th>Kind</th><th>Question</th><th>Answer and citations</th>
@@ -169,6 +192,22 @@ def _metrics_html(summary: GroundingSummary) -> str:
     rows.append("<tr><td>questions (answer/abstain/urgent)</td>"
                 + "".join(f"<td>{escape(_counts(m))}</td>" for m in counts) + "<td></td><td></td></tr>")
     return f"<table><tr>{head}</tr>\n" + "\n".join(rows) + "</table>"
+
+
+def _categories_html(summary: GroundingSummary) -> str:
+    if not summary.categories:
+        return ""
+    head = "".join(f"<th>{escape(h)}</th>" for h in
+                   ["category", "n", *(METRIC_LABELS[k][0] for k in CATEGORY_METRICS)])
+    parts = []
+    for group, cats in summary.categories.items():
+        rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in
+                                        [name, str(m.questions),
+                                         *(_fmt(getattr(m, k)) for k in CATEGORY_METRICS)])
+                       + "</tr>" for name, m in cats.items())
+        parts.append(f"<h3>Per category: {escape(group or 'all questions')}</h3>"
+                     f"<table><tr>{head}</tr>{rows}</table>")
+    return "\n".join(parts)
 
 
 def _question_row(r: QuestionResult) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from groundedqa.answer.compose import CitedComposer
-from groundedqa.answer.coverage import ScoreCoverage
+from groundedqa.answer.coverage import SubjectCoverage
 from groundedqa.answer.locate import SectionLocator
 from groundedqa.answer.pipeline import AnswerPipeline
 from groundedqa.answer.question import PlainQuestionReader
@@ -22,6 +22,7 @@ from groundedqa.answer.select import SectionSelector
 from groundedqa.answer.structure import StructureReader
 from groundedqa.answer.triage import Triage
 from groundedqa.answer.types import Answer, AnswerTuning
+from groundedqa.answer.urgent import UrgentScorer
 from groundedqa.index.builds import check_model, open_index
 from groundedqa.index.encoders import load_encoder
 from groundedqa.index.ports import Encoder, LoadedIndex
@@ -64,7 +65,7 @@ class Service:
         """Wire the default stages over an open index (tests pass doubles at the seams instead)."""
         tuning = AnswerTuning.of(settings)
         search = HybridSearch(index, encoder, HybridWeights.of(settings))
-        triage = Triage(redflags, encoder.encode(redflags.statements()))
+        triage = Triage(redflags, UrgentScorer.train(redflags, encoder))
         store = index.store
         structure = StructureReader(store)
         pipeline = AnswerPipeline(
@@ -73,7 +74,7 @@ class Service:
             retriever=HybridRetriever(search, tuning),
             reranker=IdentityReranker(),
             locator=SectionLocator(store, index.dense, index.lexical, tuning, structure),
-            coverage=ScoreCoverage(tuning),
+            coverage=SubjectCoverage(tuning, index.lexical, store),
             selector=SectionSelector(store, tuning, structure),
             composer=CitedComposer(store, redflags, index.build_id),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -145,3 +146,29 @@ class Settings(BaseSettings):
     def redflags_path(self) -> Path:
         """The red-flag file in use: the explicit setting or `<corpus>/redflags.toml`."""
         return self.redflags if self.redflags is not None else self.corpus / "redflags.toml"
+
+    # --- encoder runtime and batching (appended; see index/encoders.py) -------------------------
+    encoder: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx", description="Embedding runtime: 'onnx' (ONNX Runtime, the model exported locally; "
+        "serving then never imports torch), 'onnx-int8' (the same, weights quantised to int8) or "
+        "'torch' (sentence-transformers). An index records the variant that built it and is "
+        "only served by that variant.",
+    )
+    encoder_cache: Path | None = Field(
+        None, description="Where ONNX exports are kept (default: $XDG_CACHE_HOME/groundedqa/"
+        "encoders, else ~/.cache/groundedqa/encoders); each export is keyed by a fingerprint "
+        "of the model files and the export recipe.",
+    )
+    batch_max: int = Field(
+        32, ge=1, description="Questions encoded in one forward pass at most while serving "
+        "(1 turns micro-batching off).",
+    )
+    batch_wait_ms: float = Field(
+        0.0, ge=0.0, le=50.0, description="How long a forward pass waits for more questions "
+        "once one arrives. 0: questions that queued while the model was busy share the next "
+        "pass, and a lone question never waits.",
+    )
+    late_chunking: bool = Field(
+        False, description="Pool sentence vectors from their passage's token states (each token "
+        "read once at ingest) instead of encoding each sentence again.",
+    )

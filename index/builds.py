@@ -421,6 +421,16 @@ def check_model(manifest: dict[str, Any], expect_model: dict[str, Any], where: P
                 f"{expect_model.get('id')!r} (dimension {expect_model.get('dimension')}): "
                 "rebuild it with `groundedqa ingest` or configure the same model"
             )
+    from groundedqa.index.encoders import encoder_variant
+
+    built_variant, expected_variant = encoder_variant(built), encoder_variant(expect_model)
+    if built_variant != expected_variant:
+        # Vectors of two runtimes (int8 above all) are close, not equal: never mix them.
+        raise IndexMismatch(
+            f"index {where} was built with the {built_variant} encoder, but the service is "
+            f"configured with {expected_variant}: rebuild it with `groundedqa ingest`, or set "
+            f"GROUNDEDQA_ENCODER={built_variant}"
+        )
 
 
 def read_manifest(build_dir: Path) -> dict[str, Any]:

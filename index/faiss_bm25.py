@@ -5,10 +5,14 @@ The only module that touches FAISS, bm25s or the build's raw arrays. Files of a 
     records.sqlite     documents, passages, sentences (offsets into the cleaned text, source
                        page), pages (where each PDF page's text lies in a document)
     layout.npz         row -> document / sentence-range arrays the query path keeps in memory
-    passages.npy       passage vectors (float32, unit length)
+    passages.npy       passage vectors (float16, unit length; builds before 2 kept float32)
     sentences.npy      sentence vectors (float16, unit length; zero rows for unquotable spans)
     titles.npy         one vector per document title (float16)
-    passages.faiss     FAISS inner-product index over passages.npy (exact, HNSW past 100k)
+    passages.faiss     FAISS inner-product index over passages.npy, its codes float16 (exact
+                       scalar-quantiser scan; HNSW over the same codes past 100k)
+
+Every array and the FAISS codes are memory-mapped, read-only: replicas on one machine share the
+pages, and a process holds only what its questions touch.
     bm25/              bm25s index over the passages' embedded text
 """
 
@@ -40,6 +44,10 @@ from groundedqa.ingest.models import Chunk, PageRange, Span
 # bm25s logs its indexing steps at DEBUG on a handler of its own; the ingest summary is enough.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
+#: Texts whose analysis a lexical index keeps, and sentence records a store keeps (both re-read
+#: by later questions); past this many the cache starts over.
+TERMS_CACHE_SIZE = 50_000
+RECORDS_CACHE_SIZE = 50_000
 #: Past this many passages the dense index is HNSW (approximate); below it, exact inner product.
 HNSW_MIN_PASSAGES = 100_000
 #: The files `open` cannot do without (titles.npy is optional: builds from before it still serve).
@@ -111,6 +119,7 @@ class Bm25LexicalIndex:
 
         self._size = size
         self._bm25: Any = bm25s.BM25.load(str(path), mmap=True)
+        self._terms: dict[str, list[str]] = {}
 
     @property
     def num_docs(self) -> int:
@@ -120,15 +129,26 @@ class Bm25LexicalIndex:
         return self._bm25
 
     def search(self, query: str, k: int) -> list[PassageHit]:
-        tokens = tokenize([query])[0]
         bm25 = self._model()
-        if not tokens or not bm25.get_tokens_ids(tokens) or not self._size:
+        ids = bm25.get_tokens_ids(self.terms([query])[0])
+        if not ids or not self._size:
             return []
-        docs, scores = bm25.retrieve([tokens], k=min(k, self._size), show_progress=False, n_threads=1)
-        return [PassageHit(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        # bm25s's own scores; the top k taken here rather than by `retrieve`, whose thread pool
+        # and progress machinery cost a question more than the scoring itself.
+        scores = bm25.get_scores_from_ids(ids)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((top, -scores[top]))]
+        return [PassageHit(int(d), float(scores[d])) for d in top if scores[d] > 0]
 
     def terms(self, texts: list[str]) -> list[list[str]]:
-        return tokenize(texts)
+        # Candidate sentences come back question after question: each is analysed once.
+        missing = [t for t in dict.fromkeys(texts) if t not in self._terms]
+        if missing:
+            if len(self._terms) + len(missing) > TERMS_CACHE_SIZE:
+                self._terms.clear()
+            self._terms.update(zip(missing, tokenize(missing)))
+        return [self._terms.get(t) or tokenize([t])[0] for t in texts]
 
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         # BM25's idf from the stored index: document frequency = stored entries of the term.
@@ -162,6 +182,7 @@ class SqliteSentenceStore:
         tables = {r[0] for r in self._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
         self._has_pages = "pages" in tables
         self._page_column = "page" if self._has_pages else "NULL"
+        self._records: dict[int, SentenceRecord] = {}
         rows = self._query("SELECT doc_id, title FROM documents ORDER BY idx")
         self.doc_ids: list[str] = [r[0] for r in rows]
         self.doc_titles: list[str] = [r[1] for r in rows]
@@ -216,17 +237,19 @@ class SqliteSentenceStore:
         if not len(rows):
             return []
         ids = tuple(int(i) for i in rows)
-        marks = ",".join("?" * len(ids))
-        found = self._query(
-            f"SELECT idx, doc_idx, start, end, kind, block, text, {self._page_column} FROM sentences "
-            f"WHERE idx IN ({marks})", ids
-        )
-        by_id = {
-            r[0]: SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6], KIND_NAMES[r[4]], r[5],
-                                 r[7])
-            for r in found
-        }
-        return [by_id[i] for i in ids if i in by_id]
+        cache = self._records
+        missing = tuple(i for i in dict.fromkeys(ids) if i not in cache)
+        if missing:
+            # The same candidate sentences come back question after question: each row is read
+            # from SQLite once (the records never change within a build).
+            if len(cache) + len(missing) > RECORDS_CACHE_SIZE:
+                cache.clear()
+            marks = ",".join("?" * len(missing))
+            for r in self._query(f"SELECT idx, doc_idx, start, end, kind, block, text, {self._page_column} "
+                                 f"FROM sentences WHERE idx IN ({marks})", missing):
+                cache[r[0]] = SentenceRecord(r[0], r[1], self.doc_ids[r[1]], r[2], r[3], r[6],
+                                             KIND_NAMES[r[4]], r[5], r[7])
+        return [cache[i] for i in ids if i in cache]
 
     def sections(self, rows: Sequence[int]) -> list[tuple[str, ...]]:
         first, last = self._layout["passage_first"], self._layout["passage_last"]
@@ -337,7 +360,9 @@ class FaissBm25Backend:
 
         n_pass = sum(len(d.chunks) for d in docs)
         n_sent = sum(len(d.spans) for d in docs)
-        passage_vectors = np.zeros((n_pass, dimension), dtype=np.float32)
+        # float16 halves the memory and the file; its rounding (~1e-4 on a cosine) is far below
+        # any score difference the answer path acts on.
+        passage_vectors = np.zeros((n_pass, dimension), dtype=np.float16)
         sentence_vectors = np.zeros((n_sent, dimension), dtype=np.float16)
         title_vectors = np.zeros((len(docs), dimension), dtype=np.float16)
         layout = {
@@ -412,12 +437,15 @@ class FaissBm25Backend:
     def open(self, build_dir: Path, manifest: dict[str, Any]) -> LoadedIndex:
         import faiss
 
+        # One question searches at a time per request thread: FAISS's OpenMP team would only
+        # contend with the other requests for the cores.
+        faiss.omp_set_num_threads(1)
         from groundedqa.index.builds import REBUILD_HINT, IndexCorrupt
 
         store = None
         try:
             passage_vectors = np.load(build_dir / "passages.npy", mmap_mode="r")
-            dense = FaissDenseIndex(faiss.read_index(str(build_dir / "passages.faiss")), passage_vectors)
+            dense = FaissDenseIndex(_read_faiss(build_dir / "passages.faiss", faiss), passage_vectors)
             store = SqliteSentenceStore(build_dir)
             lexical = Bm25LexicalIndex(build_dir / "bm25", dense.size)
             index = LoadedIndex(manifest["build_id"], build_dir, manifest, dense, lexical, store,
@@ -506,17 +534,26 @@ def _inconsistencies(index: LoadedIndex, passage_vectors: np.ndarray, manifest: 
 
 def _write_faiss(path: Path, vectors: np.ndarray, faiss: Any) -> str:
     dim = vectors.shape[1]
+    fp16 = faiss.ScalarQuantizer.QT_fp16
     if len(vectors) >= HNSW_MIN_PASSAGES:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexHNSWSQ(dim, fp16, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
-        kind = "hnsw"
+        kind = "hnsw_sq_fp16"
     else:
-        index = faiss.IndexFlatIP(dim)
-        kind = "flat"
+        index = faiss.IndexScalarQuantizer(dim, fp16, faiss.METRIC_INNER_PRODUCT)
+        kind = "sq_fp16"
     if len(vectors):
-        index.add(vectors)
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     faiss.write_index(index, str(path))
     return kind
+
+
+def _read_faiss(path: Path, faiss: Any) -> Any:
+    """The index with its codes memory-mapped (FAISS's flat-codes mmap), else read whole."""
+    try:
+        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+    except (RuntimeError, AttributeError):  # an index type (or FAISS) without that reader
+        return faiss.read_index(str(path))
 
 
 def _write_bm25(texts: list[str], directory: Path) -> None:

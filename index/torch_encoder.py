@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from groundedqa.index.model_files import model_fingerprint, offline, resolve_model_path
+from groundedqa.index.pooling import TokenStates, load_tokenizer, texts_token_states
 
 
 @dataclass
@@ -19,6 +20,9 @@ class TorchEncoder:
     path: Path
     model: Any  # sentence_transformers.SentenceTransformer
     batch_size: int = 64
+    variant = "torch"
+    #: A text's vector alone or padded beside others differs in the last float bits only.
+    batch_invariant = True
 
     @classmethod
     def load(cls, model: str, batch_size: int = 64, threads: int | None = None) -> "TorchEncoder":
@@ -63,6 +67,26 @@ class TorchEncoder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def token_states(self, texts: list[str]) -> list[TokenStates]:
+        """Token states and offsets of each text (late chunking pools spans of them)."""
+        import torch
+
+        transformer = self.model[0].auto_model
+
+        def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                ids_t = torch.from_numpy(ids)
+                return transformer(input_ids=ids_t, attention_mask=torch.from_numpy(mask),
+                                   token_type_ids=torch.zeros_like(ids_t)).last_hidden_state.numpy()
+
+        return texts_token_states(self._tokenizer(), texts, self.batch_size, forward)
+
+    def _tokenizer(self) -> Any:
+        if getattr(self, "_fast_tokenizer", None) is None:
+            self._fast_tokenizer = load_tokenizer(self.path)
+        return self._fast_tokenizer
+
     def describe(self) -> dict[str, Any]:
         """What the index manifest records about the model."""
-        return {"id": self.model_id, "dimension": self.dimension, "fingerprint": self.fingerprint}
+        return {"id": self.model_id, "dimension": self.dimension, "fingerprint": self.fingerprint,
+                "encoder": self.variant}

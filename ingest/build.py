@@ -27,7 +27,8 @@ from groundedqa.index.builds import (
     publish,
     write_build,
 )
-from groundedqa.index.encoders import expected_fingerprint, load_encoder
+from groundedqa.index.encoders import expected_model, load_encoder, same_encoder
+from groundedqa.index.pooling import normalize, span_vector
 from groundedqa.index.ports import Encoder, IndexBackend, LoadedIndex
 from groundedqa.index.records import DocData
 from groundedqa.ingest import chunk as chunk_mod
@@ -209,8 +210,7 @@ def _build_locked(paths: list[Path], index_dir: Path, settings: Settings, embedd
     report = BuildReport(build_id=None, changed=False)
     timings = report.timings
     pipeline = pipeline_fingerprint(settings)
-    fingerprint = (embedder.describe()["fingerprint"] if embedder is not None
-                   else expected_fingerprint(settings))
+    expected = embedder.describe() if embedder is not None else expected_model(settings)
 
     t = time.perf_counter()
     sources, skipped = _load(paths)
@@ -219,7 +219,7 @@ def _build_locked(paths: list[Path], index_dir: Path, settings: Settings, embedd
 
     old = _open_previous(index_dir, report, options)
     try:
-        return _build_from(sources, old, pipeline, fingerprint, index_dir, settings, embedder,
+        return _build_from(sources, old, pipeline, expected, index_dir, settings, embedder,
                            progress, options, report, t0)
     finally:
         if old is not None:
@@ -227,14 +227,14 @@ def _build_locked(paths: list[Path], index_dir: Path, settings: Settings, embedd
 
 
 def _build_from(sources: list[SourceDoc], old: LoadedIndex | None, pipeline: dict[str, Any],
-                fingerprint: str, index_dir: Path, settings: Settings, embedder: Encoder | None,
+                expected: dict[str, Any], index_dir: Path, settings: Settings, embedder: Encoder | None,
                 progress: Any, options: _Options, report: BuildReport, t0: float) -> BuildReport:
     timings = report.timings
     backend = options.backend
     old_ok = (
         old is not None
         and old.manifest.get("pipeline") == pipeline
-        and old.manifest.get("model", {}).get("fingerprint") == fingerprint
+        and same_encoder(old.manifest.get("model", {}), expected)
     )
     if old is not None and not old_ok and not options.sync:
         # The documents not given here could only be kept by re-embedding them, from files
@@ -309,7 +309,7 @@ def _build_from(sources: list[SourceDoc], old: LoadedIndex | None, pipeline: dic
     embedder = embedder or load_encoder(settings)
     t = time.perf_counter()
     untitled = [d for d in docs if d.title_vector is None]
-    texts = _embed_fresh(fresh, untitled, embedder, progress)
+    texts = _embed_fresh(fresh, untitled, embedder, progress, settings.late_chunking)
     timings["embed_s"] = time.perf_counter() - t
     report.embedded_documents = len(fresh)
     report.embedded_passages = sum(len(d.chunks) for d in fresh)
@@ -318,6 +318,10 @@ def _build_from(sources: list[SourceDoc], old: LoadedIndex | None, pipeline: dic
         report.notes.append(f"title vectors added to {len(untitled) - len(fresh)} reused documents "
                             "(their build predates them)")
     report.embedded_sentences = len(texts) - report.embedded_passages - len(untitled)
+    if settings.late_chunking and hasattr(embedder, "token_states"):
+        pooled = sum(len(sentence_embed_texts(d)) for d in fresh) - report.embedded_sentences
+        report.notes.append(f"late chunking: {pooled} sentence vectors pooled from their passages, "
+                            f"{report.embedded_sentences} encoded alone (past the token limit)")
     if options.keep_texts:
         report.embedded_texts = texts
 
@@ -404,20 +408,46 @@ def _prepare_safely(src: SourceDoc, settings: Settings, chash: str) -> DocData |
 
 
 def _embed_fresh(fresh: list[DocData], untitled: list[DocData], embedder: Encoder,
-                 progress: Any) -> list[str]:
+                 progress: Any, late_chunking: bool = False) -> list[str]:
     """Embed passages and sentences of the fresh documents, and the titles of `untitled` ones
-    (the fresh, and any reused from a build without title vectors); return the texts embedded."""
+    (the fresh, and any reused from a build without title vectors); return the texts embedded.
+
+    With `late_chunking` (and an encoder that exposes token states) each passage is read once and
+    its sentences' vectors are pooled from its token states; only a sentence that the model's
+    token limit cut out of every passage holding it is encoded on its own.
+    """
     passage_texts = [c.embed_text for d in fresh for c in d.chunks]
     sentence_items = [(d, i, text) for d in fresh for i, text in sentence_embed_texts(d)]
-    texts = passage_texts + [text for _, _, text in sentence_items] + [d.title for d in untitled]
-    vectors = encode_sorted(texts, embedder, progress)
+    for d in fresh:
+        d.sentence_vectors = np.zeros((len(d.spans), embedder.dimension), dtype=np.float16)
+    late = late_chunking and hasattr(embedder, "token_states")
+    task = progress.add_task("embed", total=len(passage_texts)) if progress else None
+
+    def advance(n: int) -> None:
+        if progress:
+            progress.advance(task, n)
+
+    if late:
+        passage_vectors, pooled = encode_late(
+            passage_texts, [_sentence_windows(d, c) for d in fresh for c in d.chunks], embedder, advance)
+        alone = _place_pooled(fresh, pooled, sentence_items)
+        texts = passage_texts + [text for _, _, text in alone] + [d.title for d in untitled]
+        if progress:
+            progress.update(task, total=len(texts))
+        rest = encode_sorted(texts[len(passage_texts):], embedder, advance=advance)
+        vectors = np.concatenate([passage_vectors, rest])
+    else:
+        alone = sentence_items
+        texts = passage_texts + [text for _, _, text in alone] + [d.title for d in untitled]
+        if progress:
+            progress.update(task, total=len(texts))
+        vectors = encode_sorted(texts, embedder, advance=advance)
 
     row = 0
     for d in fresh:
         d.passage_vectors = vectors[row:row + len(d.chunks)]
-        d.sentence_vectors = np.zeros((len(d.spans), embedder.dimension), dtype=np.float16)
         row += len(d.chunks)
-    for d, i, _ in sentence_items:
+    for d, i, _ in alone:
         d.sentence_vectors[i] = vectors[row]
         row += 1
     for d in untitled:
@@ -426,17 +456,76 @@ def _embed_fresh(fresh: list[DocData], untitled: list[DocData], embedder: Encode
     return texts
 
 
-def encode_sorted(texts: list[str], embedder: Encoder, progress: Any = None) -> np.ndarray:
+def _sentence_windows(doc: DocData, chunk: Any) -> list[tuple[int, int, int]]:
+    """(span index, start, end) of each answerable sentence of `chunk`, in characters of its
+    embedded text (which ends with the passage's quoted text, after the title and headings)."""
+    offset = len(chunk.embed_text) - (chunk.end - chunk.start)
+    return [(i, offset + doc.spans[i].start - chunk.start, offset + doc.spans[i].end - chunk.start)
+            for i in range(chunk.first_span, chunk.last_span + 1) if doc.spans[i].kind == "sentence"]
+
+
+def _place_pooled(fresh: list[DocData], pooled: list[dict[int, np.ndarray]],
+                  sentence_items: list[tuple[DocData, int, str]]) -> list[tuple[DocData, int, str]]:
+    """Store each sentence's pooled vector (the mean over the passages holding it, when the overlap
+    puts it in two); return the sentences no passage could pool (to be encoded alone)."""
+    sums: dict[tuple[int, int], np.ndarray] = {}
+    row = 0
+    for n_doc, d in enumerate(fresh):
+        for _ in d.chunks:
+            for i, vector in pooled[row].items():
+                key = (n_doc, i)
+                sums[key] = vector if key not in sums else sums[key] + vector
+            row += 1
+    position = {id(d): n for n, d in enumerate(fresh)}
+    alone = []
+    for d, i, text in sentence_items:
+        total = sums.get((position[id(d)], i))
+        if total is None:
+            alone.append((d, i, text))
+        else:
+            d.sentence_vectors[i] = normalize(total)
+    return alone
+
+
+def encode_late(texts: list[str], windows: list[list[tuple[int, int, int]]], embedder: Any,
+                advance: Callable[[int], None] | None = None,
+                ) -> tuple[np.ndarray, list[dict[int, np.ndarray]]]:
+    """One forward pass per text: its vector (mean of its token states) and, for each
+    (key, start, end) window of it, the unit mean of the token states inside those characters.
+
+    A window the token limit cut off is left out of that text's dict. Token states are held for
+    one slice of texts at a time, so memory stays flat on a large corpus.
+    """
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    pooled: list[dict[int, np.ndarray]] = [{} for _ in texts]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for s in range(0, len(order), EMBED_SLICE):
+        idx = order[s:s + EMBED_SLICE]
+        for i, tokens in zip(idx, embedder.token_states([texts[i] for i in idx])):
+            vectors[i] = normalize(tokens.states.mean(axis=0))
+            for key, start, end in windows[i]:
+                vector = span_vector(tokens, start, end)
+                if vector is not None:
+                    pooled[i][key] = vector
+        if advance:
+            advance(len(idx))
+    return vectors, pooled
+
+
+def encode_sorted(texts: list[str], embedder: Encoder, progress: Any = None,
+                  advance: Callable[[int], None] | None = None) -> np.ndarray:
     """Encode in length-sorted slices (little padding, visible progress), in the input order."""
     dim = embedder.dimension
     out = np.zeros((len(texts), dim), dtype=np.float32)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    task = progress.add_task("embed", total=len(texts)) if progress else None
+    if progress and advance is None:
+        task = progress.add_task("embed", total=len(texts))
+        advance = lambda n: progress.advance(task, n)  # noqa: E731
     for s in range(0, len(order), EMBED_SLICE):
         idx = order[s:s + EMBED_SLICE]
         out[idx] = embedder.encode([texts[i] for i in idx])
-        if progress:
-            progress.advance(task, len(idx))
+        if advance:
+            advance(len(idx))
     return out
 
 

@@ -15,7 +15,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The packaged all-MiniLM-L6-v2, loaded once for the whole session."""
+    """The packaged all-MiniLM-L6-v2 on the default runtime (ONNX: exported once into the user's
+    encoder cache, then reused by every session), loaded once for the whole session."""
+    from groundedqa.index.encoders import load_encoder
+    from groundedqa.settings import Settings
+
+    return load_encoder(Settings())
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():
+    """The same model through sentence-transformers (torch): the reference the ONNX runtime is
+    checked against."""
     from groundedqa.index.torch_encoder import TorchEncoder
 
     return TorchEncoder.load("all-MiniLM-L6-v2")

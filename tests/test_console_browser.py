@@ -1,8 +1,9 @@
 """The clinic console (GET /admin/) in Debian's Chromium, end to end on a real server.
 
 Each part is checked with axe-core (0 serious or critical violations) and saved as a screenshot
-in docs/console-*.png for the README. Every request the page makes is recorded: none may leave
-the test server, and the page's Content-Security-Policy must never have to block anything.
+in test-artifacts/ (in docs/, for the README, with GROUNDEDQA_UPDATE_SCREENSHOTS=1). Every
+request the page makes is recorded: none may leave the test server, and the page's
+Content-Security-Policy must never have to block anything.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +27,9 @@ from tests.test_widget_browser import browser  # noqa: F401 - the module's Chrom
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+REPO = Path(__file__).resolve().parents[1]
+# The README's screenshots are refreshed on request only, so a test run never dirties the tree.
+SHOTS = REPO / ("docs" if os.environ.get("GROUNDEDQA_UPDATE_SCREENSHOTS") else "test-artifacts")
 PATIENT = {"X-API-Key": PATIENT_KEY}
 BUILD_TIMEOUT_MS = 60_000
 SCIATICA_QUESTION = "do most people with sciatica feel better without surgery?"
@@ -93,8 +97,8 @@ def accessible(page: Any, selector: str) -> None:
 
 
 def screenshot(target: Any, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    target.screenshot(path=str(DOCS / f"console-{name}.png"))
+    SHOTS.mkdir(exist_ok=True)
+    target.screenshot(path=str(SHOTS / f"console-{name}.png"))
 
 
 def get(url: str, **kwargs: Any) -> httpx.Response:

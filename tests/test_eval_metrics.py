@@ -205,8 +205,8 @@ def test_metrics_are_also_reported_per_split():
 
 def test_missed_thresholds_name_the_metric_and_option():
     missed = missed_thresholds(aggregate(hand_made_results()), DEFAULT_THRESHOLDS)
-    assert any(m.startswith("answered_rate 0.667 < 0.9 (--min-answered)") for m in missed)
-    assert any("false_urgent_rate 0.200 > 0.1 (--max-false-urgent)" in m for m in missed)
+    assert any(m.startswith("answered_rate 0.667 < 0.95 (--min-answered)") for m in missed)
+    assert any("false_urgent_rate 0.200 > 0.02 (--max-false-urgent)" in m for m in missed)
     assert not any("grounded_rate" in m for m in missed)
 
 

@@ -65,7 +65,7 @@ def test_manifest_records_model_hashes_and_counts(tmp_path, embedder):
     assert manifest["model"]["dimension"] == 384
     assert set(manifest["documents"]) == {"knee"}
     assert manifest["counts"]["documents"] == 1 and manifest["counts"]["passages"] >= 1
-    assert manifest["faiss"]["type"] == "flat"
+    assert manifest["faiss"]["type"] == "sq_fp16"
 
 
 def test_unchanged_corpus_embeds_nothing(tmp_path, embedder):

@@ -1,59 +1,157 @@
-"""Negation-aware red-flag rules (no model: the embedding signal is switched off)."""
+"""Clause reading (denied, context-only, supposed) and the triage decision, without the model.
+
+The urgent scorer itself is exercised with the real model in test_safety_questions.py; here a
+scripted scorer stands in, so the rules around it are tested on their own.
+"""
+
+from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from groundedqa.answer.redflags import load_redflags
+from groundedqa.answer.clauses import analyse, described_text
+from groundedqa.answer.redflags import RedFlagError, load_redflags
 from groundedqa.answer.triage import Triage
+from groundedqa.answer.types import Query
 
 REDFLAGS = Path(__file__).resolve().parents[1] / "corpus" / "redflags.toml"
 
 
+def described(text: str) -> list[str]:
+    return [c.described for c in analyse(text) if c.described and not c.past]
+
+
+@pytest.mark.parametrize("text, denied", [
+    ("No numbness in my groin", "No numbness in my groin"),
+    ("my bladder is fine", "my bladder is fine"),
+    ("bladder totally normal", "bladder totally normal"),
+    ("my doctor says I don't have cauda equina", "my doctor says I don't have cauda equina"),
+    ("I'm not having any trouble controlling my bladder", "I'm not having any trouble controlling my bladder"),
+    ("not in both legs", "not in both legs"),
+    ("the weakness has gone away", "the weakness has gone away"),
+    ("strength is steady", "strength is steady"),
+])
+def test_denials_describe_nothing(text, denied):
+    assert described(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "I haven't passed urine since this morning",
+    "I don't even feel the urge to go",
+    "I can't feel the toilet paper when I wipe",
+    "no feeling between my legs",
+    "my foot won't lift any more",
+    "I don't feel normal down there",
+    "my legs are both numb is that normal",
+])
+def test_negated_functions_describe_a_symptom(text):
+    assert described(text) == [text]
+
+
+def test_a_resolution_denies_the_clause_before_it():
+    clauses = analyse("I had numbness around my bum after a long ride, but it went away")
+    assert all(c.denied for c in clauses)
+
+
+def test_a_bare_no_answers_the_question_before_it():
+    assert described("Numb down there? No. Just pain.") == ["Just pain"]
+
+
+def test_supposed_symptoms_are_cut_from_what_is_described():
+    assert described("If one day I noticed my foot getting weaker, would I need to stop?") == []
+    assert described("my physio asked whether I'd lost feeling in the perineum") == [
+        "my physio"]
+
+
+def test_a_present_conditional_is_still_described():
+    assert described("i leak pee if i cough") == ["i leak pee if i cough"]
+
+
+def test_an_idiomatic_in_case_does_not_hide_a_symptom():
+    assert "both my legs are numb" in described("in case it matters, both my legs are numb")
+
+
+def test_a_general_question_without_first_person_is_supposed():
+    assert described("why are symptoms in both legs treated as a warning sign") == []
+
+
+def test_one_sided_and_long_past_clauses_are_context_only():
+    clauses = analyse("it used to be only my left leg, now both legs tingle")
+    assert clauses[0].past and not clauses[0].denied
+    assert not clauses[1].past
+
+
+def test_retrieval_text_drops_denied_clauses():
+    assert described_text("no numbness in my groin and my bladder is fine, can I do planks?") == \
+        "can I do planks"
+
+
+class ScriptedScorer:
+    """Scores a unit 0.9 for the concept when it contains `trigger`, else 0.05."""
+
+    labels = ["bladder or bowel control"]
+
+    def __init__(self, trigger: str) -> None:
+        self.trigger = trigger
+        self.seen: list[str] = []
+
+    def probabilities(self, texts, vectors, language="en"):
+        self.seen.extend(texts)
+        return np.array([[0.9 if self.trigger in t else 0.05] for t in texts], dtype=np.float32)
+
+
+def query_for(triage: Triage, text: str, language: str = "en") -> Query:
+    clauses = triage.clause_texts(text, language)
+    vectors = np.eye(len(clauses), 8, dtype=np.float32) if clauses else None
+    return Query(asked=text, text=text, search_text=text, vector=np.zeros(8, np.float32), limit=5,
+                 language=language, clauses=tuple(clauses), clause_vectors=vectors)
+
+
 @pytest.fixture(scope="module")
-def triage() -> Triage:
-    config = load_redflags(REDFLAGS)
-    return Triage(config, np.zeros((0, 384), dtype=np.float32))
+def config():
+    return load_redflags(REDFLAGS)
 
 
-def urgent(triage: Triage, question: str) -> bool:
-    return triage.assess(question, np.zeros(384, dtype=np.float32)).urgent
+def test_a_described_clause_at_the_operating_point_is_urgent(config):
+    triage = Triage(config, ScriptedScorer("wet myself"))
+    result = triage.assess(query_for(triage, "my back hurts, I wet myself last night"))
+    assert result.urgent and result.concepts == ["bladder or bowel control"]
 
 
-@pytest.mark.parametrize("question", [
-    "I can't control my bladder since my back went out",
-    "my groin is numb and my back hurts, should I still lift?",
-    "both legs are going numb when I walk",
-    "my left leg is getting weaker every day",
-    "i keep having accidents and cant hold my pee, is it my disc?",
-    "no back pain today but I have lost feeling between my legs",
-    "Trouble peeing and numbness in my inner thighs after deadlifts",
-])
-def test_red_flag_descriptions_are_urgent(triage, question):
-    assert urgent(triage, question)
+def test_a_denied_clause_is_never_scored(config):
+    scorer = ScriptedScorer("bladder")
+    triage = Triage(config, scorer)
+    assert not triage.assess(query_for(triage, "my bladder is fine, can I swim?")).urgent
+    assert not any("bladder" in unit for unit in scorer.seen)
 
 
-@pytest.mark.parametrize("question", [
-    "No numbness in my groin and my bladder is fine, can I do planks?",
-    "I don't have any weakness in my legs, is swimming okay?",
-    "can I deadlift with a pinched nerve?",
-    "is walking good for sciatica in one leg?",
-    "without any bladder problems, when can I return to running?",
-])
-def test_negated_or_absent_red_flags_are_not_urgent(triage, question):
-    assert not urgent(triage, question)
+def test_neighbouring_clauses_are_scored_together(config):
+    scorer = ScriptedScorer("weak, it's worse")
+    triage = Triage(config, scorer)
+    assert triage.assess(query_for(triage, "my leg feels weak, it's worse every day")).urgent
 
 
-def test_negated_concept_is_reported(triage):
-    result = triage.assess("no numbness in my groin", np.zeros(384, dtype=np.float32))
-    assert result.negated == ["saddle or groin numbness"]
-    assert result.concepts == []
+def test_other_languages_are_scored_without_english_denial_rules(config):
+    scorer = ScriptedScorer("no puedo")
+    triage = Triage(config, scorer)
+    assert triage.assess(query_for(triage, "no puedo controlar la orina", "es")).urgent
 
 
-def test_close_embedding_is_urgent_only_without_negation():
-    config = load_redflags(REDFLAGS)
-    vector = np.ones(4, dtype=np.float32) / 2.0
-    t = Triage(config, vector.reshape(1, -1), threshold=0.5)
-    assert t.assess("something feels very wrong down below", vector).urgent
-    assert not t.assess("no numbness in my groin", vector).urgent
+def test_the_bank_has_phrasings_for_every_concept_and_other_languages(config):
+    assert len(config.concepts) == 4
+    for concept in config.concepts:
+        assert len(concept.phrasings) >= 40
+        assert {"es", "fr", "de", "pt", "it"} <= set(concept.languages)
+        assert concept.quotes
+    assert {"in_scope", "denied", "near_miss"} <= set(config.not_urgent)
+
+
+def test_a_concept_quoting_an_unknown_red_flag_is_refused(tmp_path):
+    text = REDFLAGS.read_text(encoding="utf-8").replace(
+        '"Bilateral leg symptoms",\n  "These', '"Not a red flag in this file",\n  "These', 1)
+    bad = tmp_path / "redflags.toml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(RedFlagError, match="Not a red flag in this file"):
+        load_redflags(bad)

@@ -1,0 +1,278 @@
+"""What each clause of a patient's message says: described, denied, past, or only supposed.
+
+Urgent triage and retrieval both need to know which symptoms the patient actually has now. A
+message is cut into clauses; in each, NegEx-style triggers ("no", "not", "never", "without",
+"ruled out") are read against two small lexicons, because negation means opposite things in
+patients' words:
+
+- negating an ABNORMALITY ("no numbness", "not having any trouble", "not both legs") denies it;
+- negating a FUNCTION ("can't feel", "don't get the urge", "couldn't hold it", "haven't peed")
+  describes a symptom.
+
+Statements that something is normal ("bladder totally normal", "strength is steady"), that it has
+resolved ("that's cleared up", "it went away") or belongs to the distant past ("years ago") deny
+too. Supposed symptoms ("if I ever got ...", "in case it happens", "asked whether I'd lost ...")
+are kept for retrieval but never count as described.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import simplemma
+
+# Clause boundaries: sentence punctuation, commas, dashes, contrastive conjunctions, and "and/so"
+# when a new subject follows ("no numbness and my legs are getting weaker").
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[.!?])(?=[A-Za-z])")
+_CLAUSE = re.compile(
+    r"[;:,()\[\]]+|\s[-–—]+\s|\.{2,}|\b(?:but|although|though|however|whereas|except|yet|plus)\b"
+    r"|\b(?:and|or|so|then|also|because|cause|cos|coz)\s+(?=(?:i|i'm|im|i've|ive|i'd|my|it|it's|its"
+    r"|now|the|his|her|their|there|this|that|they|he|she|we|also|then|since|today|yesterday)\b)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+
+# Triggers that negate what follows. Inability words ("can't", "unable", "won't") are not among
+# them: "can't pee" asserts a problem.
+_NEGATION = re.compile(
+    r"\b(?:no|not|never|without|nor|none|neither|nothing|nope|zero|free of|absence of|"
+    r"ruled? out|rules out|negative for|den(?:y|ies|ied)|can't say|cant say|"
+    r"(?:do|does|did|have|has|had|is|are|was|were|ai)n'?t|dont|doesnt|didnt|havent|hasnt|hadnt|"
+    r"isnt|arent|wasnt|werent|aint)\b",
+    re.IGNORECASE,
+)
+_INABILITY = re.compile(r"\b(?:can ?no?t|can'?t|cant|couldn'?t|unable|won'?t|wont|wouldn'?t)\b",
+                        re.IGNORECASE)
+_PERCEPTION = frozenset({"notice", "noticed", "see", "seen", "i", "i've", "ive"})
+#: How many words a negation reaches forward (NegEx uses five or six).
+NEGATION_REACH = 6
+
+# Lemmas whose negation denies a symptom ...
+ABNORMALITY = frozenset("""
+numb numbness tingle tingling tingly pins needles weak weakness weaker weaken problem problems issue
+issues trouble troubles difficulty difficulties change changes symptom symptoms sign signs accident
+accidents incontinence incontinent leak leaking leakage retention dysfunction loss drop dropping
+trip tripping drag dragging both bilateral cauda equina anything any sciatica pain ache tingles
+spread spreading worse worsening progress progressing burning buzzing dead heaviness heavy shooting
+wrong anaesthesia anesthesia paraesthesia paresthesia groin crotch genital genitals saddle perineum
+perineal bladder bowel bowels bum buttock buttocks privates bottom incontinent foot-drop
+""".split())
+# ... and lemmas whose negation describes one.
+FUNCTION = frozenset("""
+feel sense sensation feeling control hold lift raise move walk stand grip pass go pee wee urinate
+piss poo poop empty start stop tell notice realise realize know react respond clench squeeze make
+urge work function support bear push flex bend clear wipe finish reach manage climb
+sure certain why if whether
+""".split())
+
+_NORMAL = re.compile(
+    r"\b(?:is|are|was|were|feels?|felt|seems?|looks?|stays?|remains?|been|getting|got|'s|its|"
+    r"thats|all|both|totally|completely|perfectly|entirely|100%|still|fully)\s+(?:\w+\s+)?"
+    r"(?:fine|normal|normally|ok|okay|good|unaffected|intact|strong|stronger|steady|stable|"
+    r"unchanged|improving|better|resolved|clear)\b"
+    r"|\b(?:working|functioning) (?:fine|normally|ok|well)\b|\bfull (?:feeling|sensation|strength|"
+    r"control)\b|\b(?:improving|improved|recovering)\b"
+    r"|\b(?:legs?|strength|power|feeling|sensation|bladder|bowels?|peeing|pee|wee|weeing|stream|"
+    r"reflexes|walking|everything)\s+(?:fine|normal|normally|strong|ok|okay|good)\b"
+    r"|\b(?:can|could|able to)\s+(?:\w+\s+){1,6}(?:fine|normally|ok|okay|without (?:any )?"
+    r"(?:problem|problems|trouble|difficulty))\b"
+    r"|\b(?:better|stronger|easier) than (?:before|last|yesterday|it was|a (?:week|month))"
+    r"|\b(?:strength|power|feeling|sensation|movement)\s+(?:is |are |'s |has |)(?:coming|come) back"
+    r"|\bnothing like (?:that|this|it)\b|\bnone of (?:that|this|those|them)\b",
+    re.IGNORECASE,
+)
+# "is it normal ...?" asks; it does not state that anything is normal.
+_ASKS_NORMAL = re.compile(r"^(?:is|are|was|were)\s+(?:it|that|this|they|there|these|those)\b",
+                          re.IGNORECASE)
+_BARE_NO = re.compile(r"^\s*(?:no|nope|nah|not at all|none|none at all|negative|never|nothing|"
+                      r"there'?s none|there is none|there isn'?t any)\s*$", re.IGNORECASE)
+# A question about symptoms in general ("why are symptoms in both legs a warning sign?") rather
+# than about the patient's own: an open question with no first person in it.
+_OPEN_QUESTION = re.compile(r"^\s*(?:what|what's|whats|which|why|how(?! come)|when)\b", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|ive|i'd|id|me|my|mine|myself)\b", re.IGNORECASE)
+_QUESTION_START = re.compile(
+    r"^\s*(?:is|are|was|were|does|do|did|can|could|should|would|will|what|why|how|when|which|"
+    r"isn't|is it|is that|is this)\b", re.IGNORECASE)
+_RESOLVED = re.compile(
+    r"\b(?:went away|gone away|go away|goes away|cleared(?: up)?|resolved|settled(?: down)?|"
+    r"disappeared|recovered|back to normal|came back to normal|(?:has|have|'s|is) gone"
+    r"(?=\s*(?:away|now|completely|$|,|\.))|all gone|no longer there)\b",
+    re.IGNORECASE,
+)
+_LONG_AGO = re.compile(
+    r"\b(?:(?:a |two |three |\d+ |many |several |few )?years? ago|last (?:year|summer|winter|"
+    r"spring|autumn|fall)|ages ago|decades? ago|as a (?:kid|child|teen(?:ager)?)|when i was "
+    r"(?:young|younger|little|a kid|a child|a teenager|pregnant)|in the past|used to)\b",
+    re.IGNORECASE,
+)
+# "only my left leg", "one-sided": says where symptoms are NOT as much as where they are.
+_ONE_SIDED = re.compile(
+    r"\b(?:only|just|solely)\s+(?:been\s+|ever\s+)?(?:in\s+|on\s+|down\s+)?(?:my\s+|the\s+)?"
+    r"(?:one|left|right|l|r)\b"
+    r"|\b(?:one|single)[- ]sided\b|\bunilateral\b|\bon one side\b", re.IGNORECASE)
+_SINCE = re.compile(r"\bsince\b", re.IGNORECASE)
+# A conditional or reported clause that only supposes a symptom.
+_SUPPOSED_ALWAYS = re.compile(
+    r"\b(?:in case(?! it (?:matters|helps|is relevant|'s relevant|makes a difference))|what if|suppose|supposing|hypothetically|whether|one day|some ?day|"
+    r"in (?:the )?future|ever(?! since| before| so| been)|watch(?: out)? for|look out for|"
+    r"keep an eye on|(?:asked|asks|asking|checked|checks|tested|tests) (?:me )?(?:about|for|whether|"
+    r"if))\b",
+    re.IGNORECASE,
+)
+_IF = re.compile(r"\b(?:if|should i|were i)\b", re.IGNORECASE)
+# Only a conditional about a symptom that would begin counts as supposed: "if I cough I leak" is
+# a present symptom, "if I get numbness in both legs" is not.
+_INCHOATIVE = re.compile(
+    r"\b(?:gets? (?:any|new|some|symptoms?|signs?|an?|numb|weak)|develops?|developed|notice|"
+    r"noticed|starts? to|started to|begins? to|began to|happens?|happened|experience|experienced|"
+    r"were to|was to|would|'d|will)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of a message and what it does with the symptoms it names."""
+
+    text: str
+    sentence: int  # which sentence of the message it belongs to
+    denied: bool = False  # denies, calls normal, or says it has resolved
+    past: bool = False  # context only: long past ("used to") or one-sided ("only my left leg")
+    supposed: str = ""  # the part that only supposes ("if I ever ..."), cut from `described`
+
+    @property
+    def described(self) -> str:
+        """What the clause says the patient has (empty when denied); a `past` clause describes
+        only together with its neighbour ("it used to be my left leg" + "now both")."""
+        if self.denied:
+            return ""
+        if self.supposed:
+            rest = self.text[: len(self.text) - len(self.supposed)].strip(" ,")
+            return rest if len(rest.split()) >= 2 else ""
+        return self.text
+
+
+def normalise_apostrophes(text: str) -> str:
+    return text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+
+
+@lru_cache(maxsize=65536)
+def lemma(word: str, lang: str = "en") -> str:
+    """simplemma's lemma of one lower-cased word (cached: the same words recur all day)."""
+    try:
+        return simplemma.lemmatize(word, lang=lang).lower()
+    except ValueError:  # a language simplemma does not know
+        return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens, apostrophes normalised."""
+    return _WORD.findall(normalise_apostrophes(text).lower())
+
+
+def lemmas(text: str, lang: str = "en") -> list[str]:
+    """The lemmas of `text`'s words."""
+    return [lemma(w, lang) for w in words(text)]
+
+
+def split_clauses(text: str) -> list[tuple[str, int]]:
+    """(clause, sentence number) for every non-empty clause of `text`."""
+    out: list[tuple[str, int]] = []
+    for n, sentence in enumerate(s for s in _SENTENCE.split(normalise_apostrophes(text)) if s):
+        for part in _CLAUSE.split(sentence):
+            part = (part or "").strip(" .!?\t")
+            if part and _WORD.search(part):
+                out.append((part, n))
+    return out
+
+
+def analyse(text: str) -> list[Clause]:
+    """Every clause of `text`, marked denied or supposed where it is."""
+    clauses: list[Clause] = []
+    supposing = -1  # the sentence in which a supposition began: the rest of it is supposed too
+    for part, sentence in split_clauses(text):
+        if supposing == sentence:
+            clauses.append(Clause(part, sentence, False, False, part))
+            continue
+        resolved = _resolved(part)
+        if clauses and ((resolved and clauses[-1].sentence == sentence) or _BARE_NO.match(part)):
+            # "I had numbness after a long ride, but it went away" / "Numb down there? No.": the
+            # earlier clause is denied by this one.
+            prev = clauses[-1]
+            clauses[-1] = Clause(prev.text, prev.sentence, True, prev.past, prev.supposed)
+        denied = resolved or bool(_BARE_NO.match(part)) or _denies(part)
+        supposed = "" if denied else _supposed(part)
+        if supposed:
+            supposing = sentence
+        clauses.append(Clause(part, sentence, denied, _long_past(part) or _one_sided(part), supposed))
+    return clauses
+
+
+def described_text(text: str) -> str:
+    """`text` without the clauses that deny symptoms: what retrieval should look for."""
+    clauses = analyse(text)
+    kept = [c.text for c in clauses if not c.denied]
+    if not kept or len(kept) == len(clauses):
+        return text
+    return ", ".join(kept)
+
+
+def _denies(clause: str) -> bool:
+    low = normalise_apostrophes(clause).lower()
+    tokens = words(low)
+    for trigger in _NEGATION.finditer(low):
+        if _INABILITY.fullmatch(trigger.group(0)):
+            continue
+        # "can't say I've noticed any changes": perception words are part of the denial there.
+        transparent = _PERCEPTION if trigger.group(0).endswith("say") else frozenset()
+        before = len(_WORD.findall(low[: trigger.end()]))
+        for word in tokens[before: before + NEGATION_REACH]:
+            base = lemma(word)
+            if base in transparent:
+                continue
+            if base in FUNCTION or word in FUNCTION:
+                break  # "don't feel the urge": a symptom, not a denial
+            if base in ABNORMALITY or word in ABNORMALITY:
+                return True
+    if _QUESTION_START.match(low):
+        return False
+    for match in _NORMAL.finditer(low):
+        if _ASKS_NORMAL.match(match.group(0)):
+            continue
+        # "I don't feel normal down there" is a symptom.
+        if not any(_NEGATION.fullmatch(w) for w in words(low[: match.start()])[-3:]):
+            return True
+    return False
+
+
+def _resolved(clause: str) -> bool:
+    match = _RESOLVED.search(clause)
+    if not match:
+        return False
+    before = words(clause[: match.start()])[-3:]
+    return not any(_NEGATION.fullmatch(w) for w in before)  # "hasn't gone away" is ongoing
+
+
+def _long_past(clause: str) -> bool:
+    match = _LONG_AGO.search(clause)
+    return bool(match) and not _SINCE.search(clause[: match.start()])
+
+
+def _one_sided(clause: str) -> bool:
+    return bool(_ONE_SIDED.search(clause))
+
+
+def _supposed(clause: str) -> str:
+    """The tail of the clause that only supposes a symptom ("" when nothing is supposed)."""
+    always = _SUPPOSED_ALWAYS.search(clause)
+    if always:
+        return clause[always.start():]
+    if _OPEN_QUESTION.match(clause) and not _FIRST_PERSON.search(normalise_apostrophes(clause)):
+        return clause
+    for cond in _IF.finditer(clause):
+        tail = clause[cond.start():]
+        if _INCHOATIVE.search(tail):
+            return tail
+    return ""
