@@ -56,6 +56,14 @@ class AnswerSentence(BaseModel):
     citations: list[int]
 
 
+class AnswerBlock(BaseModel):
+    doc_id: str
+    title: str
+    section: str | None = Field(None, description="Heading of the section quoted, if it has one.")
+    sentences: list[AnswerSentence] = Field(
+        ..., description="This article's quoted sentences, in its reading order.")
+
+
 class AnswerResponse(BaseModel):
     question: str = Field(..., description="The question as sent (surrounding spaces stripped).")
     urgent: bool = Field(..., description="The question describes red-flag symptoms.")
@@ -72,6 +80,9 @@ class AnswerResponse(BaseModel):
         "score of the clause that triggered it."))
     sentences: list[AnswerSentence]
     citations: list[Citation]
+    blocks: list[AnswerBlock] = Field(
+        ..., description="The same sentences grouped by article: one block per article, best "
+        "first, never interleaved.")
     red_flags: list[RedFlag]
     disclaimer: str
     index: str = Field(..., description="Build id of the index that answered.")

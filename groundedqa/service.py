@@ -12,13 +12,14 @@ from pathlib import Path
 
 from groundedqa.answer.compose import CitedComposer
 from groundedqa.answer.coverage import SubjectCoverage
-from groundedqa.answer.locate import SentenceLocator
+from groundedqa.answer.locate import SectionLocator
 from groundedqa.answer.pipeline import AnswerPipeline
 from groundedqa.answer.question import PlainQuestionReader
 from groundedqa.answer.redflags import RedFlagConfig, load_redflags, resolve_citations
 from groundedqa.answer.rerank import IdentityReranker
 from groundedqa.answer.retrieve import HybridRetriever
-from groundedqa.answer.select import MmrSelector
+from groundedqa.answer.select import SectionSelector
+from groundedqa.answer.structure import StructureReader
 from groundedqa.answer.triage import Triage
 from groundedqa.answer.types import Answer, AnswerTuning
 from groundedqa.answer.urgent import UrgentScorer
@@ -71,14 +72,15 @@ class Service:
         search = HybridSearch(index, encoder, HybridWeights.of(settings))
         triage = Triage(redflags, UrgentScorer.train(redflags, encoder))
         store = index.store
+        structure = StructureReader(store)
         pipeline = AnswerPipeline(
             reader=PlainQuestionReader(encoder, triage, tuning),
             triage=triage,
             retriever=HybridRetriever(search, tuning),
             reranker=IdentityReranker(),
-            locator=SentenceLocator(store, index.dense, search, tuning),
+            locator=SectionLocator(store, index.dense, index.lexical, tuning, structure),
             coverage=SubjectCoverage(tuning, index.lexical, store),
-            selector=MmrSelector(store, tuning),
+            selector=SectionSelector(store, tuning, structure),
             composer=CitedComposer(store, redflags, index.build_id),
         )
         return cls(index=index, encoder=encoder, search=search, pipeline=pipeline, redflags=redflags,

@@ -47,7 +47,7 @@ EMBED_SLICE = 2048
 #: document becomes:
 #: every document is then re-embedded. (Hashing the code instead would re-embed a 16k-article
 #: corpus for a comment fix.)
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 
 
 class IngestError(RuntimeError):
@@ -134,6 +134,7 @@ def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped
         doc_id=doc.doc_id, title=title, text=cleaned.text, metadata=metadata,
         references=list(cleaned.references), content_hash=chash, source=doc.source,
         pages=list(cleaned.pages), spans=spans, chunks=chunks,
+        block_kinds=[b.kind for b in cleaned.blocks],
         skipped_parts=[Skipped(doc.source, note) for note in cleaned.notes],
     )
 
