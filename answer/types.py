@@ -25,7 +25,7 @@ class AnswerTuning:
     #: Passages whose sections compete for the answer.
     top_passages: int = 24
     #: Below this score for the best sentence, the articles do not cover the question.
-    abstain_below: float = 0.40
+    abstain_below: float = 0.47
     #: A sentence's score (see answer/locate.py) blends its own cosine to the question (read
     #: with what it leans on), its section's best passage cosine, the share of the question's
     #: idf it holds, the share of the question's *distinctive* idf it holds (words most

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     max_sentences: int = Field(5, ge=1, le=MAX_SENTENCES_CAP)
     max_question_chars: int = Field(1000, ge=10)
     abstain_below: float = Field(
-        0.40, ge=0.0, le=1.0, description="Best-sentence score under which the service abstains."
+        0.47, ge=0.0, le=1.0, description="Best-sentence score under which the service abstains."
     )
 
     # --- serving ----------------------------------------------------------------------------
