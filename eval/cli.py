@@ -77,7 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "cited article relevant, its grade, sentence precision), which is ingested first (reused "
         "when unchanged). Exits 1 when a threshold is missed.",
     )
-    p.add_argument("target", type=Path, metavar="FILE|DATASET_DIR")
+    p.add_argument("target", type=Path, metavar="FILE|DATASET_DIR",
+                   help="a question file (JSON Lines with ideal/acceptable sentences) or a BEIR "
+                   "folder with graded qrels")
     target = p.add_mutually_exclusive_group()
     target.add_argument("--index", metavar="DIR",
                         help="index to load in-process (a BEIR folder is ingested into it; default: "

@@ -221,6 +221,7 @@ def test_late_chunked_sentence_vectors_line_up_with_their_sentences(embedder):
 def test_serving_answers_without_importing_torch(seed_settings, seed_index):
     script = textwrap.dedent(f"""
         import sys
+        import time
         from fastapi.testclient import TestClient
         from groundedqa.api.app import create_app
         from groundedqa.settings import Settings
@@ -228,6 +229,10 @@ def test_serving_answers_without_importing_torch(seed_settings, seed_index):
         app = create_app(Settings(index={str(seed_settings.index)!r}, corpus={str(CORPUS)!r},
                                   rate_limit=None))
         with TestClient(app) as client:
+            for _ in range(1200):  # the index loads in the background; ready within a minute
+                if client.get("/readyz").status_code == 200:
+                    break
+                time.sleep(0.05)
             response = client.post("/v1/answer", json={{"question": "Can I deadlift with a pinched nerve?"}})
         assert response.status_code == 200, response.text
         loaded = sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)
