@@ -11,6 +11,7 @@ import pytest
 from groundedqa.ingest.build import build_index
 from groundedqa.index.builds import open_index
 from groundedqa.retrieval.search import HybridSearch, HybridWeights
+from groundedqa.retrieval.weights import INTENT, TITLE
 from groundedqa.retrieval.titles import TitleIndex
 from groundedqa.settings import Settings
 
@@ -57,6 +58,10 @@ def frobnitz_store(tmp_path_factory, embedder):
     index.close()
 
 
+#: The weights for a corpus whose questions name its titles (off by default; see HybridWeights).
+TITLED = HybridWeights(title=TITLE, intent=INTENT)
+
+
 def _ranked(store, embedder, weights, question) -> list[tuple[str, float]]:
     retriever = HybridSearch(store, embedder, weights)
     return retriever.to_documents(retriever.search(question, "hybrid", k=16), k=8)
@@ -72,7 +77,7 @@ def test_hybrid_ranks_every_section_of_the_named_title_above_its_numbered_siblin
     question = "How is Frobnitz syndrome type 1 treated?"
     dense_only = _documents(frobnitz_store, embedder, HybridWeights(0, 0, 0), question)
     assert not all(d.startswith("type1") for d in dense_only[:4])  # the premise: dense mixes them
-    hybrid = _documents(frobnitz_store, embedder, HybridWeights(), question)
+    hybrid = _documents(frobnitz_store, embedder, TITLED, question)
     assert hybrid[0] == "type1-care"
     assert all(d.startswith("type1") for d in hybrid[:4])
 
@@ -88,8 +93,9 @@ def _section_margin(store, embedder, weights, question, asked) -> float:
 @pytest.mark.slow
 def test_intent_separates_the_asked_section_from_the_topics_other_sections(frobnitz_store, embedder):
     question = "How is Frobnitz syndrome type 1 treated?"
-    with_intent = _section_margin(frobnitz_store, embedder, HybridWeights(), question, "type1-care")
-    without = _section_margin(frobnitz_store, embedder, HybridWeights(intent=0), question, "type1-care")
+    with_intent = _section_margin(frobnitz_store, embedder, TITLED, question, "type1-care")
+    without = _section_margin(frobnitz_store, embedder, HybridWeights(title=TITLE), question,
+                              "type1-care")
     assert with_intent > 0 and with_intent > 2 * without
 
 
@@ -107,6 +113,6 @@ class RecordingEmbedder:
 @pytest.mark.slow
 def test_hybrid_runs_the_model_once_on_the_question(frobnitz_store, embedder):
     recording = RecordingEmbedder(embedder)
-    HybridSearch(frobnitz_store, recording, HybridWeights()).search(
+    HybridSearch(frobnitz_store, recording, TITLED).search(
         "What causes Frobnitz syndrome type 2?", "hybrid")
     assert recording.texts == ["What causes Frobnitz syndrome type 2?"]
