@@ -218,7 +218,7 @@ def _build_locked(paths: list[Path], index_dir: Path, settings: Settings, embedd
 
     old = _open_previous(index_dir, report, options)
     try:
-        return _build_from(sources, old, pipeline, fingerprint, index_dir, settings, embedder,
+        return _build_from(sources, old, pipeline, expected, index_dir, settings, embedder,
                            progress, options, report, t0)
     finally:
         if old is not None:
@@ -226,7 +226,7 @@ def _build_locked(paths: list[Path], index_dir: Path, settings: Settings, embedd
 
 
 def _build_from(sources: list[SourceDoc], old: LoadedIndex | None, pipeline: dict[str, Any],
-                fingerprint: str, index_dir: Path, settings: Settings, embedder: Encoder | None,
+                expected: dict[str, Any], index_dir: Path, settings: Settings, embedder: Encoder | None,
                 progress: Any, options: _Options, report: BuildReport, t0: float) -> BuildReport:
     timings = report.timings
     backend = options.backend
