@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from groundedqa.answer.compose import CitedComposer
+from groundedqa.answer.conversation import Conversation
 from groundedqa.answer.coverage import SubjectCoverage
 from groundedqa.answer.locate import SentenceLocator
 from groundedqa.answer.pipeline import AnswerPipeline
@@ -75,6 +76,7 @@ class Service:
             coverage=SubjectCoverage(tuning, index.lexical, store),
             selector=MmrSelector(store, tuning),
             composer=CitedComposer(store, redflags, index.build_id),
+            conversation=Conversation(store),
         )
         return cls(index=index, encoder=encoder, search=search, pipeline=pipeline, redflags=redflags)
 
@@ -84,7 +86,8 @@ class Service:
 
     def answer(self, question: str, max_sentences: int | None = None,
                history: Sequence[str] = ()) -> Answer:
-        """The typed answer (raises InvalidQuestion on bad input)."""
+        """The typed answer; `history`: the patient's earlier messages, oldest first (raises
+        InvalidQuestion on bad input, naming a bad history entry)."""
         return self.pipeline.answer(question, max_sentences, history)
 
     def document(self, doc_id: str) -> DocumentRecord | None:
