@@ -20,10 +20,10 @@ patient's earlier messages come with every request and are read again.
    words): a dependent message is searched with `vector = message + CARRY x the previous turn's
    searched vector` (the previous one folds in the turns before it, so older turns weigh
    geometrically less) and with the previous turn's content words added to its words, the most
-   recent first (`CARRIED_TERMS` at most). Coverage judges it as the question it stands for (its
-   words and the carried ones), and an uncovered subject stays uncovered for its follow-ups
-   ("what about swimming?" after a question on hip replacement abstains, though swimming is
-   covered): the verdict is carried, not just the words. Sentences of the sections the previous answer quoted get
+   recent first (`CARRIED_TERMS` at most). Coverage checks what the message names anew (see
+   `_carried`), and an uncovered subject stays uncovered for its follow-ups ("what about
+   swimming?" after a question on hip replacement abstains, though swimming is covered): the
+   verdict is carried, not just the words. Sentences of the sections the previous answer quoted get
    `SECTION_BONUS` (of its articles, `DOC_BONUS`) when the answer is selected.
 3. **Continuations** never repeat a sentence quoted since the topic began: MORE quotes what
    follows the previous answer's last sentence in its article (into the next section at most);
@@ -44,12 +44,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import simplemma
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from groundedqa.answer.clauses import normalise_apostrophes, words
 from groundedqa.answer.language import ENGLISH
-from groundedqa.answer.types import Candidate, Coverage, Query
-from groundedqa.index.ports import SentenceStore
+from groundedqa.answer.medication import asks_about_medication
+from groundedqa.answer.types import AnswerTuning, Candidate, Coverage, Query
+from groundedqa.index.ports import LexicalIndex, SentenceStore
 
 #: Weight of the previous turn's searched vector against the message's own.
 CARRY = 0.8
@@ -61,12 +63,20 @@ DOC_BONUS = 0.03
 #: A short generic question depends on the conversation when its best sentence scores at least
 #: this much better with the carried subject than alone (or it is only covered with it).
 EVIDENCE_MARGIN = 0.05
+#: A follow-up on a covered subject abstains below `AnswerTuning.abstain_below` minus this: the
+#: carried words dilute its best sentence's score (tune split: by 0.05-0.10).
+FOLLOW_UP_SLACK = 0.1
+#: An elliptical follow-up's own content words must be this much (idf-weighted) words the
+#: articles use at all: "what about my neck?" names a subject they never mention.
+MIN_KNOWN_SHARE = 0.5
 #: An ELSE continuation with words of its own ("anything else to avoid?") weighs them this much.
 ELSE_OWN_WEIGHT = 0.5
 #: A message with more content words than this has a subject of its own, pronoun or not.
 MAX_REFERENCE_CONTENT = 4
 #: Fragments ("and the doorway lat one", "what about swimming") have at most this many words.
 MAX_FRAGMENT_WORDS = 8
+
+_NEVER_SEEN = "\u0000never-seen"
 
 STANDALONE, SHIFT, MORE, ELSE, REFERENCE, ELLIPSIS, GENERIC = (
     "standalone", "shift", "more", "else", "reference", "ellipsis", "generic")
@@ -224,8 +234,10 @@ class Plan:
 class Conversation:
     """Resolves a message against the patient's earlier messages (`query.earlier`)."""
 
-    def __init__(self, store: SentenceStore) -> None:
+    def __init__(self, store: SentenceStore, lexical: LexicalIndex, tuning: AnswerTuning) -> None:
         self.store = store
+        self.lexical = lexical
+        self.tuning = tuning
 
     def plan(self, query: Query, search: Search) -> Plan:
         """How to answer `query`: alone, with the carried subject, or with `followup_message`."""
@@ -281,10 +293,16 @@ class Conversation:
         texts = [*topic.texts, m.search_text]
         if not topic.outcome.coverage.covered:
             # The subject is not covered (or is about medicines): neither is its follow-up.
-            carried = self._carried(m, topic, 1.0)
+            carried = self._carried(m, topic, 1.0, reading)
             verdict = Coverage(False, 0.0, topic.outcome.coverage.reason or "not_covered")
             return Topic(carried, Outcome([], verdict, []), texts, set(topic.quoted))
         quoted = topic.quoted | {c.sentence for c in topic.outcome.selected}
+        if asks_about_medication(m.search_text):
+            return Topic(self._carried(m, topic, 1.0, reading),
+                         Outcome([], Coverage(False, 0.0, "medication"), []), texts, quoted)
+        if reading.kind == ELLIPSIS and self._known_share(m.search_text) < MIN_KNOWN_SHARE:
+            return Topic(self._carried(m, topic, 1.0, reading),
+                         Outcome([], Coverage(False, 0.0, "not_covered"), []), texts, quoted)
         if reading.kind == MORE:
             following = self._following(topic, quoted, m.limit)
             if following:
@@ -292,17 +310,38 @@ class Conversation:
                 return Topic(topic.query, outcome, texts, quoted)
         if reading.kind in (MORE, ELSE):
             own = ELSE_OWN_WEIGHT if content_words(m.search_text) else 0.0
-            carried = self._carried(m, topic, own)
+            carried = self._carried(m, topic, own, reading)
             return Topic(carried, search(carried, exclude=quoted), texts, quoted)
-        carried = self._carried(m, topic, 1.0)
+        carried = self._carried(m, topic, 1.0, reading)
         sections = set(self.store.sections([c.sentence for c in topic.outcome.selected]))
         docs = {c.doc_idx for c in topic.outcome.selected}
         outcome = search(carried, prefer=lambda cands: self._prefer(cands, sections, docs))
         return Topic(carried, outcome, texts, quoted)
 
-    @staticmethod
-    def _carried(m: Query, topic: Topic, own: float) -> Query:
-        """`m` with the topic's subject: vectors summed, the topic's words after its own."""
+    def _known_share(self, text: str) -> float:
+        """The idf-weighted share of `text`'s content words that the articles use at all (words
+        that are not English words and not in the articles, such as typos, are left out)."""
+        content = content_words(text)
+        stems = self.lexical.terms(content) if content else []
+        pairs = [(w, t[0]) for w, t in zip(content, stems) if t]
+        if not pairs:
+            return 1.0
+        idf = self.lexical.idf(sorted({t for _, t in pairs} | {_NEVER_SEEN}))
+        unseen = idf.pop(_NEVER_SEEN)
+        total = known = 0.0
+        for word, stem in pairs:
+            if idf[stem] >= unseen and not simplemma.is_known(word, lang="en"):
+                continue
+            total += idf[stem]
+            known += idf[stem] if idf[stem] < unseen else 0.0
+        return known / total if total else 1.0
+
+    def _carried(self, m: Query, topic: Topic, own: float, reading: Reading) -> Query:
+        """`m` with the topic's subject: vectors summed, the topic's words after its own.
+
+        The topic was judged covered already and the message's own new words were checked
+        (`_known_share`), so coverage only asks that the best sentence score at least
+        `abstain_below - FOLLOW_UP_SLACK`."""
         vector = own * np.asarray(m.vector, dtype=np.float32) + CARRY * np.asarray(
             topic.query.vector, dtype=np.float32)
         norm = float(np.linalg.norm(vector))
@@ -311,7 +350,8 @@ class Conversation:
         carried = [w for w in content_words(topic.query.search_text) if w not in mine][:CARRIED_TERMS]
         text = " ".join([m.search_text, *carried]) if own else " ".join(
             [topic.query.search_text, m.search_text])
-        return replace(m, search_text=text, vector=vector)
+        return replace(m, search_text=text, vector=vector, subject_text="",
+                       abstain_below=self.tuning.abstain_below - FOLLOW_UP_SLACK)
 
     def _following(self, topic: Topic, quoted: set[int], limit: int) -> list[Candidate]:
         """The sentences after the last one the previous answer quoted, in reading order, up to

@@ -75,6 +75,9 @@ class Query:
     #: The words whose presence in the evidence decides coverage (default: `search_text`); for a
     #: follow-up, the message's own words rather than the subject carried over.
     subject_text: str | None = None
+    #: The best sentence score under which coverage abstains, when not the tuning's (a follow-up
+    #: on a covered subject: its words are diluted by the carried ones).
+    abstain_below: float | None = None
 
     @property
     def subject(self) -> str:

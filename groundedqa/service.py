@@ -76,7 +76,7 @@ class Service:
             coverage=SubjectCoverage(tuning, index.lexical, store),
             selector=MmrSelector(store, tuning),
             composer=CitedComposer(store, redflags, index.build_id),
-            conversation=Conversation(store),
+            conversation=Conversation(store, index.lexical, tuning),
         )
         return cls(index=index, encoder=encoder, search=search, pipeline=pipeline, redflags=redflags)
 
