@@ -308,15 +308,29 @@ class Conversation:
             if following:
                 outcome = Outcome(following, topic.outcome.coverage, following)
                 return Topic(topic.query, outcome, texts, quoted)
+        sections = set(self.store.sections([c.sentence for c in topic.outcome.selected]))
+        docs = {c.doc_idx for c in topic.outcome.selected}
         if reading.kind in (MORE, ELSE):
             own = ELSE_OWN_WEIGHT if content_words(m.search_text) else 0.0
             carried = self._carried(m, topic, own, reading)
-            return Topic(carried, search(carried, exclude=quoted), texts, quoted)
+            return Topic(carried, search(carried, exclude=quoted, prefer=lambda cands: self._prefer(
+                cands, sections, docs)), texts, quoted)
         carried = self._carried(m, topic, 1.0, reading)
-        sections = set(self.store.sections([c.sentence for c in topic.outcome.selected]))
-        docs = {c.doc_idx for c in topic.outcome.selected}
-        outcome = search(carried, prefer=lambda cands: self._prefer(cands, sections, docs))
+        exclude = self._off_subject(m, quoted) if reading.kind == ELLIPSIS else frozenset()
+        outcome = search(carried, exclude=exclude,
+                         prefer=lambda cands: self._prefer(cands, sections, docs))
         return Topic(carried, outcome, texts, quoted)
+
+    def _off_subject(self, m: Query, quoted: set[int]) -> set[int]:
+        """The quoted sentences that do not name what an elliptical message asks about: "and an
+        MRI?" after an answer on X-rays is not answered by the X-ray sentences again, while a
+        quoted sentence naming MRIs too still may be."""
+        own = {t for ts in self.lexical.terms(content_words(m.search_text)) for t in ts}
+        if not own or not quoted:
+            return set()
+        records = self.store.sentences(sorted(quoted))
+        terms = self.lexical.terms([r.text for r in records])
+        return {r.idx for r, ts in zip(records, terms) if not own & set(ts)}
 
     def _known_share(self, text: str) -> float:
         """The idf-weighted share of `text`'s content words that the articles use at all (words
@@ -354,31 +368,29 @@ class Conversation:
                        abstain_below=self.tuning.abstain_below - FOLLOW_UP_SLACK)
 
     def _following(self, topic: Topic, quoted: set[int], limit: int) -> list[Candidate]:
-        """The sentences after the last one the previous answer quoted, in reading order, up to
-        the end of the next section."""
+        """What follows the previous answer's best sentence in its article, in reading order: the
+        rest of its section not yet quoted, else the next section's sentences."""
         selected = topic.outcome.selected
         if not selected:
             return []
-        doc = selected[0].doc_idx
-        last = max(c.sentence for c in selected if c.doc_idx == doc)
-        rows = range(last + 1, self.store.doc_sentences(doc).stop)
+        anchor = max(selected, key=lambda c: c.score)
+        rows = range(anchor.sentence + 1, self.store.doc_sentences(anchor.doc_idx).stop)
         if not len(rows):
             return []
-        score = topic.outcome.best
-        out: list[Candidate] = []
-        sections = self.store.sections(list(rows))
-        current, crossed = self.store.sections([last])[0], 0
-        for row, kind, section in zip(rows, self.store.sentence_kinds(rows), sections):
+        out: list[int] = []
+        current, crossed = self.store.sections([anchor.sentence])[0], 0
+        for row, kind, section in zip(rows, self.store.sentence_kinds(rows),
+                                      self.store.sections(list(rows))):
             if section != current:
                 crossed, current = crossed + 1, section
-                if crossed > 1 or (out and crossed):
+                if crossed > 1 or out:
                     break
             if kind == "sentence" and row not in quoted:
                 out.append(row)
                 if len(out) >= limit:
                     break
-        records = self.store.sentences(out)
-        return [Candidate(r.idx, r.doc_idx, score, r.text) for r in records]
+        score = anchor.score
+        return [Candidate(r.idx, r.doc_idx, score, r.text) for r in self.store.sentences(out)]
 
     def _prefer(self, candidates: list[Candidate], sections: set[tuple[str, ...]],
                 docs: set[int]) -> list[Candidate]:
