@@ -34,8 +34,7 @@ def local_clinic(tmp_path, monkeypatch):
         monkeypatch.setenv(f"GROUNDEDQA_{name}", str(value))
     for module in ("groundedqa.index.encoders", "groundedqa.ingest.build"):
         monkeypatch.setattr(f"{module}.load_encoder", lambda *a, **k: encoder)
-    monkeypatch.setattr("groundedqa.ingest.build.expected_fingerprint",
-                        lambda *a, **k: encoder.describe()["fingerprint"])
+    monkeypatch.setattr("groundedqa.ingest.build.expected_model", lambda *_a, **_k: encoder.describe())
     return settings
 
 

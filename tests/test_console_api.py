@@ -11,6 +11,8 @@ import time
 from html.parser import HTMLParser
 
 import pytest
+
+from groundedqa.eval.grounding import DEFAULT_THRESHOLDS
 from fastapi.testclient import TestClient
 
 from groundedqa.eval.grounding import Question
@@ -236,7 +238,9 @@ def test_eval_run_scores_an_uploaded_question_file(client):
     assert any("none of the expected documents (shoulder)" in f for f in wrong_doc)
     assert run["metrics"]["answered_rate"] == 0.5
     assert not run["passed"] and any("answered_rate" in m for m in run["missed"])
-    assert run["thresholds"]["answered_rate"] == {"option": "--min-answered", "bound": 0.9, "kind": "min"}
+    default = next(t for t in DEFAULT_THRESHOLDS if t.metric == "answered_rate")
+    assert run["thresholds"]["answered_rate"] == {"option": "--min-answered", "bound": default.bound,
+                                                  "kind": "min"}
     exported = client.get(f"/v1/admin/eval/{run['run_id']}?format=csv", headers=admin_headers())
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [(r["question"], r["passed"]) for r in rows] == [

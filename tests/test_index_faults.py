@@ -204,7 +204,7 @@ def test_manifest_of_another_schema_version_is_a_mismatch(case) -> None:
 def test_serve_with_a_malformed_files_field_is_a_one_line_error(case, monkeypatch, capsys) -> None:
     # Finding 8: this crashed `serve` with a traceback.
     monkeypatch.setattr("groundedqa.index.encoders.load_encoder",
-                        lambda settings, threads=None: HashingEncoder())
+                        lambda settings, **_: HashingEncoder())
     rewrite_manifest(case, lambda m: m.update(files=list(m["files"])))
     case.publish_target()
     code = main(["serve", "--index", str(case.index)])

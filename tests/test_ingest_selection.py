@@ -44,8 +44,7 @@ def clinic(tmp_path, monkeypatch):
     build_tiny(settings)
     fake = HashingEncoder()
     monkeypatch.setattr("groundedqa.ingest.build.load_encoder", lambda *_a, **_k: fake)
-    monkeypatch.setattr("groundedqa.ingest.build.expected_fingerprint",
-                        lambda _s: fake.describe()["fingerprint"])
+    monkeypatch.setattr("groundedqa.ingest.build.expected_model", lambda *_a, **_k: fake.describe())
     return corpus, settings
 
 
