@@ -30,8 +30,9 @@ patient's earlier messages come with every request and are read again.
    ELSE quotes the next best answers to the topic's question.
 4. A dependent message with nothing to refer to (the first of a conversation, or after a message
    in another language) gets the clinic's `followup_message` when it cannot be read alone
-   (continuations, references, bare "and ...?"); an elliptical message with a subject of its own
-   ("what about swimming with a pinched nerve?") is answered alone.
+   (continuations, references with fewer than `OWN_SUBJECT_WORDS` content words, bare "and
+   ...?"); one with a subject of its own ("what about swimming with a pinched nerve?", "what if
+   it hurts while im stretching") is answered alone.
 
 What each earlier answer quoted is recomputed (the stages are deterministic), from the vectors the
 reader computed in its one encoder call: a follow-up costs retrieval, never another model call.
@@ -73,6 +74,10 @@ MIN_KNOWN_SHARE = 0.5
 ELSE_OWN_WEIGHT = 0.5
 #: A message with more content words than this has a subject of its own, pronoun or not.
 MAX_REFERENCE_CONTENT = 4
+#: A reference with this many content words ("how long do i hold each stretch") is answered
+#: alone when there is nothing earlier to refer to; with fewer ("is that one better?") it gets
+#: `followup_message`.
+OWN_SUBJECT_WORDS = 2
 #: Fragments ("and the doorway lat one", "what about swimming") have at most this many words.
 MAX_FRAGMENT_WORDS = 8
 
@@ -169,7 +174,8 @@ def read_message(text: str) -> Reading:
     content = content_words(low)
     referring = _refers(low)
     if referring and len(content) <= MAX_REFERENCE_CONTENT and n_words <= 20:
-        return Reading(REFERENCE, True)
+        # "what if it hurts while im stretching" names its subject: alone, it is a question.
+        return Reading(REFERENCE, len(content) < OWN_SUBJECT_WORDS)
     match = _ELLIPSIS.match(low)
     if match and len(words(match.group("rest"))) <= MAX_FRAGMENT_WORDS:
         return Reading(ELLIPSIS, not content)

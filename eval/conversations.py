@@ -37,6 +37,8 @@ from groundedqa.eval.grounding import (
     check_response,
     cited_documents,
     missed_thresholds,
+    parse_jsonl,
+    read_question_file,
 )
 
 CATEGORIES = ("ellipsis", "reference", "continuation", "topic_shift", "urgent_across",
@@ -73,24 +75,7 @@ class Conversation:
 
 def load_conversations(path: Path) -> list[Conversation]:
     """Read a JSONL conversation file; QuestionFileError names the file, line and field."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise QuestionFileError(f"{path}: no such file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionFileError(f"{path}: cannot read: {exc}") from exc
-    out = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise QuestionFileError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-        out.append(parse_conversation(obj, f"{path}:{n}", n))
-    if not out:
-        raise QuestionFileError(f"{path}: no conversations")
-    return out
+    return parse_jsonl(read_question_file(path), str(path), parse_conversation, "conversations")
 
 
 def parse_conversation(obj: Any, where: str, line: int = 0) -> Conversation:
