@@ -1,4 +1,17 @@
-"""Locate: score the quotable sentences of the retrieved passages against the question."""
+"""Locate: score every quotable sentence of the sections the retrieved passages stand in.
+
+Section-first: a retrieved passage points at its section, and every sentence of that section
+competes, so a list item or a sentence the passage cut off is not lost. A sentence's score is
+
+    sentence_weight x its own cosine to the question
+  + context_weight  x the best cosine of a retrieved passage in its section
+  + lexical_weight  x the share of the question's idf it holds
+  + specific_weight x the share of the question's distinctive idf it holds
+  + type_weight     x whether it has the shape of an answer to the question's type
+
+A list item is read with its label ("Hamstrings:" + "Sitting down ... hold for 20-30 seconds"),
+so the item a question names is found by the name its label gives it.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +19,10 @@ from typing import Protocol
 
 import numpy as np
 
+from groundedqa.answer.intent import distinctive_weights, question_type, type_fit, weighted_share
+from groundedqa.answer.structure import StructureReader
 from groundedqa.answer.types import AnswerTuning, Candidate, Query
-from groundedqa.index.ports import DenseIndex, PassageHit, SentenceStore
-from groundedqa.retrieval.search import HybridSearch
+from groundedqa.index.ports import DenseIndex, LexicalIndex, PassageHit, SentenceStore
 
 class Locator(Protocol):
     """Candidate sentences, best first."""
@@ -16,36 +30,93 @@ class Locator(Protocol):
     def locate(self, query: Query, hits: list[PassageHit]) -> list[Candidate]: ...
 
 
-class SentenceLocator:
-    """Each quotable sentence of the top passages, scored by its own cosine to the question, its
-    passage's cosine (the context it stands in) and the share of the question's idf it holds."""
+class SectionLocator:
+    """Scores the quotable sentences of the retrieved passages' sections (see the module doc)."""
 
-    def __init__(self, store: SentenceStore, dense: DenseIndex, search: HybridSearch,
-                 tuning: AnswerTuning) -> None:
+    def __init__(self, store: SentenceStore, dense: DenseIndex, lexical: LexicalIndex,
+                 tuning: AnswerTuning, structure: StructureReader | None = None) -> None:
         self.store = store
         self.dense = dense
-        self.search = search
+        self.lexical = lexical
         self.tuning = tuning
+        self.structure = structure or StructureReader(store)
 
     def locate(self, query: Query, hits: list[PassageHit]) -> list[Candidate]:
         if not hits:
             return []
-        passage_ids = [h.passage for h in hits]
-        passage_sims = self.dense.vectors(passage_ids) @ query.vector
-        context: dict[int, float] = {}  # sentence row -> best similarity of a passage holding it
-        for passage, sim in zip(passage_ids, passage_sims):
-            rows = self.store.passage_sentences(passage)
-            for row, kind in zip(rows, self.store.sentence_kinds(rows)):
+        sections = self._sections(query, hits)
+        rows, section_of = [], []
+        for start, (section, _) in sections.items():
+            for row, kind in zip(section, self.store.sentence_kinds(section)):
                 if kind == "sentence":
-                    context[row] = max(context.get(row, -1.0), float(sim))
-        if not context:
+                    rows.append(row)
+                    section_of.append(start)
+        if not rows:
             return []
-        rows = list(context)
-        own = self.store.sentence_vectors(rows) @ query.vector
         records = self.store.sentences(rows)
-        lexical = self.search.term_overlap(query.search_text, [r.text for r in records])
-        t = self.tuning
-        scores = (t.sentence_weight * own + t.context_weight * np.array([context[r] for r in rows])
-                  + t.lexical_weight * lexical)
+        texts = [self._with_label(rec.doc_idx, rec.idx, rec.text) for rec in records]
+        leans = [self._leans_on(rec.doc_idx, rec.idx, sections[s][0]) for rec, s in zip(records, section_of)]
+        scores = self._score(query, rows, texts, [sections[s][1] for s in section_of], leans)
         order = np.argsort(-scores, kind="stable")
-        return [Candidate(rows[i], records[i].doc_idx, float(scores[i]), records[i].text) for i in order]
+        return [Candidate(rows[i], records[i].doc_idx, float(scores[i]), records[i].text, section_of[i])
+                for i in order]
+
+    def _sections(self, query: Query, hits: list[PassageHit]) -> dict[int, tuple[range, float]]:
+        """Section start row -> (its rows, the best cosine of a retrieved passage in it)."""
+        ids = [h.passage for h in hits]
+        sims = self.dense.vectors(ids) @ query.vector
+        out: dict[int, tuple[range, float]] = {}
+        for passage, sim in zip(ids, sims):
+            section = self.store.section(self.store.passage_sentences(passage).start)
+            best = out.get(section.start, (section, -1.0))[1]
+            out[section.start] = (section, max(best, float(sim)))
+        return out
+
+    def _with_label(self, doc_idx: int, row: int, text: str) -> str:
+        layout = self.structure.layout(doc_idx)
+        label = layout.label(row)
+        return f"{layout.text(label)} {text}" if label is not None else text
+
+    def _leans_on(self, doc_idx: int, row: int, section: range) -> int:
+        """The sentence a row is read with: a list item's lead-in, a dependent sentence's
+        antecedent; -1 when it stands alone."""
+        layout = self.structure.layout(doc_idx)
+        lead = layout.lead_in(row)
+        if lead is not None:
+            return lead
+        before = [r for r in layout.antecedents(row, section) if layout.kind(r) == "sentence"]
+        return before[-1] if before else -1
+
+    def _score(self, query: Query, rows: list[int], texts: list[str], context: list[float],
+               leans: list[int]) -> np.ndarray:
+        t = self.tuning
+        vectors = self.store.sentence_vectors(rows)
+        own = vectors @ query.vector
+        # A list item or a dependent sentence is also read together with what it leans on
+        # ("Perform 3 sets ..." with "Start conservatively with dead-hangs:"): the sum of the two
+        # vectors stands for the pair, and the better of the two readings counts.
+        has = np.array([r >= 0 for r in leans], dtype=bool)
+        if has.any():
+            pair = vectors[has] + self.store.sentence_vectors([r for r in leans if r >= 0])
+            pair /= np.maximum(np.linalg.norm(pair, axis=1, keepdims=True), 1e-6)
+            own[has] = np.maximum(own[has], pair @ query.vector)
+        terms = [set(ts) for ts in self.lexical.terms(texts)]
+        question_terms = self.lexical.terms([query.search_text])[0]
+        idf = self.lexical.idf(sorted(set(question_terms)))
+        lexical = weighted_share({q: idf.get(q, 0.0) for q in question_terms}, terms)
+        specific = weighted_share(distinctive_weights(question_terms, idf, terms), terms)
+        fit = type_fit(question_type(query.text), texts)
+        return (t.sentence_weight * own + t.context_weight * np.asarray(context, dtype=np.float32)
+                + t.lexical_weight * lexical + t.specific_weight * specific + t.type_weight * fit
+                - t.echo_weight * self._title_echo(rows, vectors))
+
+    def _title_echo(self, rows: list[int], vectors: np.ndarray) -> np.ndarray:
+        """Each sentence's cosine to its article's title: a sentence that restates the topic
+        ("Working out with a pinched nerve in your back can be a tricky situation.") echoes
+        every question about it without answering any."""
+        titles = self.store.title_vectors()
+        if titles is None:
+            return np.zeros(len(rows), dtype=np.float32)
+        title = np.asarray(titles[self.store.sentence_docs(rows)], dtype=np.float32)
+        title /= np.maximum(np.linalg.norm(title, axis=1, keepdims=True), 1e-6)
+        return np.einsum("ij,ij->i", vectors, title)

@@ -16,7 +16,7 @@ passed in here, tested on its own records.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from groundedqa.answer.compose import Composer
@@ -48,10 +48,16 @@ class AnswerPipeline:
     conversation: Conversation | None = None
 
     def answer(self, question: str, max_sentences: int | None = None,
-               history: Sequence[str] = ()) -> Answer:
+               history: Sequence[str] = (), withheld: Collection[str] = ()) -> Answer:
         """The answer to `question`, `history` being the patient's earlier messages in this
-        conversation, oldest first (raises InvalidQuestion for bad input)."""
+        conversation, oldest first, never quoting the documents in `withheld` (raises
+        InvalidQuestion for bad input)."""
         query = self.reader.read(question, max_sentences, history)
+        if withheld:
+            # The earlier messages are searched again for their subject: never from these either.
+            gone = frozenset(withheld)
+            query = replace(query, withheld=gone,
+                            earlier=tuple(replace(e, withheld=gone) for e in query.earlier))
         triage = self.triage.assess(query)
         if query.language != ENGLISH:
             # The articles are in English: nothing to retrieve, the message says so.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -63,9 +64,11 @@ class RedFlagConfig:
     #: negatives. Each kind may hold English phrasings and other languages under their codes.
     not_urgent: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
-    def payload(self) -> list[dict[str, Any]]:
-        """The `red_flags` field of a response."""
-        return [{"text": f.text, "citation": f.citation} for f in self.red_flags]
+    def payload(self, withheld: Collection[str] = ()) -> list[dict[str, Any]]:
+        """The `red_flags` field of a response. A flag quoting a withheld (withdrawn) document
+        keeps its text, a safety warning, but not its citation: it reads as the clinic's own."""
+        return [{"text": f.text, "citation": None if f.doc_id in withheld else f.citation}
+                for f in self.red_flags]
 
     def concept_flags(self, name: str) -> list[RedFlag]:
         """The article red flags (resolved, with citations) an urgent answer about `name` quotes."""

@@ -23,4 +23,5 @@ class HybridRetriever:
         self.tuning = tuning
 
     def retrieve(self, query: Query) -> list[PassageHit]:
-        return self.search.hybrid(query.search_text, query.vector, self.tuning.top_passages)
+        return self.search.hybrid(query.search_text, query.vector, self.tuning.top_passages,
+                                  exclude=query.withheld)

@@ -24,27 +24,35 @@ class AnswerTuning:
     Calibration notes are in the README ("How an answer is made").
     """
 
-    #: Passages whose sentences compete for the answer.
-    top_passages: int = 8
+    #: Passages whose sections compete for the answer.
+    top_passages: int = 24
     #: Below this score for the best sentence, the articles do not cover the question.
-    abstain_below: float = 0.40
-    #: A sentence joins the answer only if it scores this much ...
-    min_sentence: float = 0.30
-    #: ... and within this margin of the best sentence.
-    margin: float = 0.22
-    #: A sentence's score blends its own similarity to the question, its passage's similarity (the
-    #: context it stands in) and how much of the question's rarer words it contains: MiniLM alone
-    #: ranks "steer clear of:" above "walking, swimming ... are typically safe" for "is swimming ok?".
-    sentence_weight: float = 0.55
-    context_weight: float = 0.20
-    lexical_weight: float = 0.25
-    #: MMR trade-off between relevance and novelty (1.0 = relevance only).
-    mmr_lambda: float = 0.7
-    #: Sentences this similar to one already chosen are repeats, whatever their relevance.
-    duplicate: float = 0.92
-    #: At most this many items come with a lead-in ("steer clear of:").
-    lead_in_items: int = 3
-    #: Sentences per answer unless the request asks otherwise.
+    abstain_below: float = 0.47
+    #: A sentence's score (see answer/locate.py) blends its own cosine to the question (read
+    #: with what it leans on), its section's best passage cosine, the share of the question's
+    #: idf it holds, the share of the question's *distinctive* idf it holds (words most
+    #: candidates lack: the named exercise, not the condition every article is about), whether
+    #: it has the shape of an answer to the question's type, minus its cosine to its article's
+    #: title (a sentence restating the topic answers nothing). Fitted as a listwise ranking of
+    #: the ideal sentences of the tune split of eval/questions/answers.jsonl, cross-checked on
+    #: seed-dev (README), then scaled so sentence + context weights sum to 1.
+    sentence_weight: float = 0.46
+    context_weight: float = 0.54
+    lexical_weight: float = 0.26
+    specific_weight: float = 0.27
+    type_weight: float = 0.075
+    echo_weight: float = 0.19
+    #: A section quotes the sentences scoring within this share of the gap between its best
+    #: sentence and the background (the median candidate) ...
+    band_share: float = 0.15
+    #: ... but never a band narrower than this.
+    min_band: float = 0.02
+    #: Another article is added (as its own block) only when its best section scores within this
+    #: much of the best one: it answers nearly as well on its own.
+    other_article_margin: float = 0.02
+    #: Articles per answer at most.
+    max_articles: int = 2
+    #: Sentences per answer unless the request asks otherwise (labels ride with their sentence).
     max_sentences: int = 5
     max_question_chars: int = 1000
 
@@ -69,6 +77,8 @@ class Query:
     language: str = "en"  # ISO 639-1 code of the question's language
     clauses: tuple[str, ...] = ()  # clauses describing what the patient has now (triage)
     clause_vectors: np.ndarray | None = None  # their encodings, from the same encoder call
+    #: Ids of documents never to quote (withdrawn by the clinic), as of this request.
+    withheld: frozenset[str] = frozenset()
     #: The patient's earlier messages (oldest first, the most recent MAX_HISTORY), read like this
     #: one and encoded in the same encoder call.
     earlier: tuple["Query", ...] = ()
@@ -92,6 +102,7 @@ class Candidate:
     doc_idx: int
     score: float
     text: str
+    section: int = -1  # first row of its section (see SentenceStore.section)
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,7 @@ class AnswerBlock:
     doc_id: str
     title: str
     sentences: tuple[AnswerSentence, ...]
+    section: str | None = None  # the heading of the section quoted, when it has one
 
 
 @dataclass(frozen=True)

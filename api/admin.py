@@ -1,39 +1,45 @@
-"""The admin API: put or delete a document, list documents with their versions, build status.
+"""The admin API: put or delete a document, withdraw or restore one at once, list documents with
+their versions, build status.
 
 Every `/v1/admin/` request needs an `X-Admin-Key` from `GROUNDEDQA_ADMIN_KEYS` (patient keys never
 admit); with no admin key configured the routes refuse every request (403), never open. The key
 is checked before the body is read, and uploads have their own size limit.
 
-Each change is written to the corpus, queued, and built by one builder thread per server, which
-takes every queued change at once (changes arriving during a build are coalesced into the next)
-and swaps the new build in when it is published. The live build keeps answering throughout.
+Each change is written to the corpus, queued in the state store, and built by a builder thread,
+which takes every queued change at once (changes arriving during a build are coalesced into the
+next) and swaps the new build in when it is published. Every replica runs one; the builder lock
+lets one build at a time (`ClinicAdmin.build_pending`), and the others swap to the published build
+by themselves. The live build keeps answering throughout.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
+from fastapi import APIRouter, Body, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from limits import parse as parse_limit
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from groundedqa.admin import ClinicAdmin
 from groundedqa.api.admin_reports import eval_runner, reports_router
 from groundedqa.api.holder import ServiceHolder
+from groundedqa.api.limiter import RateLimiter
 from groundedqa.api.protection import (
     ADMIN_KEY_HEADER,
     ADMIN_PREFIX,
     BodySizeLimitMiddleware,
     KeyRing,
+    rate_limiter,
 )
+from groundedqa.api.schemas import RestoreRequest, WithdrawRequest
+from groundedqa.index.withdrawals import NotWithdrawn
 from groundedqa.ingest.corpus_edit import CorpusConflict, UnknownDocument, UploadRejected
 from groundedqa.settings import Settings
 from groundedqa.state import StateStore
@@ -53,7 +59,8 @@ def install_admin(app: FastAPI, settings: Settings, state: StateStore,
     admin = ClinicAdmin(settings, state, lambda: holder.encoder)
     worker = BuildWorker(admin, state, holder)
     app.add_middleware(AdminGuard, keys=settings.admin_keys, max_bytes=settings.max_upload_bytes,
-                       timeout=settings.body_timeout_seconds)
+                       timeout=settings.body_timeout_seconds,
+                       limiter=rate_limiter(app, settings))
     app.include_router(admin_router(admin, worker, holder))
     app.include_router(reports_router(state, holder, eval_runner(holder)))
     app.state.admin_worker = worker
@@ -106,6 +113,27 @@ def admin_router(admin: ClinicAdmin, worker: BuildWorker, holder: ServiceHolder)
         worker.wake()
         return {"doc_id": doc_id, "build": _ticket(change.to_dict(), holder)}
 
+    @router.post("/documents/{doc_id}/withdraw")
+    def withdraw_document(doc_id: str, body: WithdrawRequest, request: Request) -> Any:
+        """Stop quoting a document now, on every server reading this index (no build); recorded
+        with who, when and why. Idempotent: a second call returns the first record."""
+        try:
+            done = admin.withdraw(doc_id, body.reason, _actor(request, body.by))
+        except UnknownDocument as exc:
+            return problem(404, "unknown_document", str(exc), request)
+        return done.to_dict()
+
+    @router.post("/documents/{doc_id}/restore")
+    def restore_document(doc_id: str, request: Request,
+                         body: RestoreRequest | None = Body(None)) -> Any:
+        """Serve a withdrawn document again (409 when it is not withdrawn)."""
+        try:
+            done = admin.restore(doc_id, _actor(request, body.by if body else None))
+        except NotWithdrawn as exc:
+            return problem(409, "not_withdrawn", str(exc), request)
+        return {"doc_id": doc_id, "restored": True, "withdrawal": done.withdrawal.to_dict(),
+                "notes": done.notes}
+
     @router.get("/documents")
     def list_documents() -> list[dict[str, Any]]:
         """Every document with its live version, retained versions, skips and queued changes."""
@@ -118,6 +146,14 @@ def admin_router(admin: ClinicAdmin, worker: BuildWorker, holder: ServiceHolder)
         return admin.status(_serving(holder))
 
     return router
+
+
+def _actor(request: Request, name: str | None) -> str:
+    """Who did it, as recorded: the name the caller gives (the console's user) and the admin
+    key used, by a fingerprint (never the key itself)."""
+    key = request.headers.get(ADMIN_KEY_HEADER, "").encode("latin-1")
+    label = f"admin key {hashlib.sha256(key).hexdigest()[:8]}"
+    return f"{name.strip()} ({label})" if name and name.strip() else label
 
 
 def _ticket(change: dict[str, Any], holder: ServiceHolder) -> dict[str, Any]:
@@ -145,8 +181,6 @@ class BuildWorker:
         self.builds = 0  # builds this worker ran (tests and the log read it)
 
     def start(self) -> None:
-        # A process that stopped mid-build left its changes "building": build them again.
-        self.state.changes.requeue_interrupted()
         self._thread.start()
 
     def wake(self) -> None:
@@ -168,6 +202,9 @@ class BuildWorker:
                 if self.admin.build_pending():
                     self.builds += 1
                     self.holder.reload()  # serve it now rather than at the next poll
+                else:
+                    # A build another replica published is served without waiting for traffic.
+                    self.holder.get()
                 if time.monotonic() >= next_housekeeping:
                     next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                     self.state.purge()
@@ -181,19 +218,20 @@ class AdminGuard:
     after repeated wrong keys from one address."""
 
     def __init__(self, app: ASGIApp, *, keys: Sequence[str], max_bytes: int,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, limiter: RateLimiter | None = None) -> None:
         self.app = app
         self.keys = KeyRing(keys)
         self.configured = any(keys)
         self.limited = BodySizeLimitMiddleware(app, max_bytes=max_bytes, timeout=timeout)
-        self.failures = MovingWindowRateLimiter(MemoryStorage())
+        # Shared with the patients' limit: with Redis, guesses spread over replicas add up.
+        self.failures = limiter or RateLimiter()
         self.failure_limit = parse_limit(FAILED_KEY_LIMIT)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(scope)
+        refusal = await self._refusal(scope)
         if refusal is None:
             await self.limited(scope, receive, send)
             return
@@ -201,17 +239,17 @@ class AdminGuard:
         body: Callable[[int, str, str], dict] = scope["app"].state.error_body
         await JSONResponse(body(status, code, message), status_code=status)(scope, receive, send)
 
-    def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+    async def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
         if not self.configured:
             return 403, "admin_disabled", ("the admin API is off: no admin key is configured "
                                            "(GROUNDEDQA_ADMIN_KEYS)")
         peer = scope.get("client")
         client = "admin:" + (peer[0] if peer else "unknown")
-        if not self.failures.test(self.failure_limit, client):
+        if not await self.failures.test(self.failure_limit, client):
             return 429, "rate_limited", "too many wrong admin keys from this address; wait a minute"
         given = Headers(scope=scope).get(ADMIN_KEY_HEADER)
         if self.keys.valid(given):
             return None
-        self.failures.hit(self.failure_limit, client)
+        await self.failures.hit(self.failure_limit, client)
         return 401, "unauthorized", (f"a valid {ADMIN_KEY_HEADER} header is required" if not given
                                      else f"the {ADMIN_KEY_HEADER} header is not a valid admin key")

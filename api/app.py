@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
@@ -33,6 +36,9 @@ _FALLBACK_DISCLAIMER = (
     "If you have severe or worsening symptoms, seek medical care now."
 )
 _ERRORS = {"model": ErrorResponse}
+#: How long feedback on an unknown answer id waits for that answer's record: behind a load
+#: balancer another replica may have answered, and it stores the record off the request path.
+FEEDBACK_RECORD_WAIT_SECONDS = 2.0
 INVALID_JSON = "the request body is not valid JSON (UTF-8 encoded)"
 LONE_SURROGATE = ("question is not valid Unicode text: it holds a lone surrogate escape "
                   "(such as \\ud800) that stands for no character")
@@ -53,6 +59,17 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     settings = settings or Settings()
     holder = ServiceHolder(settings, service)
     state = state or StateStore.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The file-system watch runs while a server runs the app (not in bare TestClient use,
+        # where each request's own check of CURRENT does the job).
+        holder.start_watch()
+        try:
+            yield
+        finally:
+            holder.stop_watch()
+
     # FastAPIOffline serves /docs and /redoc with the Swagger UI and ReDoc assets its PyPI
     # package ships, from this server: no script from a CDN runs on the service's origin.
     app = FastAPIOffline(
@@ -63,6 +80,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         # Starlette's slash redirect builds its Location from the Host header; a wrong path is
         # a plain 404 instead.
         redirect_slashes=False,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.holder = holder
@@ -72,7 +90,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         flags = holder.redflags()
         return {
             "error": {"status": status, "code": code, "message": message},
-            "red_flags": flags.payload() if flags else [],
+            "red_flags": flags.payload(holder.withheld()) if flags else [],
             "disclaimer": flags.disclaimer if flags else _FALLBACK_DISCLAIMER,
         }
 
@@ -83,11 +101,15 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     from groundedqa.api.protection import install_protection
     from groundedqa.api.records import AnswerRecords
     from groundedqa.api.console import install_console
+    from groundedqa.api.replica import Replica, install_replica
     from groundedqa.api.widget import install_widget
 
+    replica = Replica(settings.replica_name())
+    app.state.replica = replica
     # Before the protection layers: its guard sits inside them (see install_admin).
-    install_admin(app, settings, state, holder)
+    worker = install_admin(app, settings, state, holder)
     install_protection(app, settings)
+    install_replica(app, replica, holder, lambda: worker.builds)
     install_widget(app)
     install_console(app)
     records = AnswerRecords(state, settings)
@@ -103,9 +125,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     @app.api_route("/healthz", methods=["GET", "HEAD"], response_model=Health,
                    responses={503: _ERRORS})
     def healthz() -> Health:
-        """200 once an index is loaded and answering."""
+        """200 once an index is loaded and answering (also while draining: see /readyz)."""
         current = live()
-        return Health(status="ok", index=current.build_id, documents=len(current.index.store.doc_ids))
+        return Health(status="ok", index=current.build_id, documents=len(current.index.store.doc_ids),
+                      replica=replica.name)
 
     @app.post("/v1/answer", response_model=AnswerResponse,
               responses={400: _ERRORS, 422: _ERRORS, 503: _ERRORS})
@@ -137,27 +160,43 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
         except UnknownAnswer:
             records.flush()  # the answer's record may still be on its way to the store
-            try:
-                stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
-            except UnknownAnswer as exc:
-                raise ApiError(404, "unknown_answer", str(exc)) from exc
+            deadline = time.monotonic() + FEEDBACK_RECORD_WAIT_SECONDS
+            while True:
+                try:
+                    stored = state.feedback.add(body.answer_id, body.helpful, body.comment)
+                    break
+                except UnknownAnswer as exc:
+                    # ... or on its way from the replica that answered (records are written
+                    # off the request path there).
+                    if time.monotonic() >= deadline:
+                        raise ApiError(404, "unknown_answer", str(exc)) from exc
+                    time.sleep(0.1)
         return {"answer_id": stored.answer_id, "helpful": stored.helpful, "stored": True}
 
     @app.get("/v1/documents", response_model=list[DocumentSummary], responses={503: _ERRORS})
     def documents() -> list[dict[str, Any]]:
-        """Every indexed document with its metadata."""
+        """Every indexed document with its metadata (withdrawn ones left out)."""
+        service = live()
+        withdrawn = service.withdrawn()
         return [
             {**d, "url": d["metadata"].get("url"), "doc_version": d.get("content_hash")}
-            for d in live().index.store.documents()
+            for d in service.index.store.documents() if d["doc_id"] not in withdrawn
         ]
 
     @app.get("/v1/documents/{doc_id}", response_model=DocumentResponse,
-             responses={404: _ERRORS, 503: _ERRORS})
+             responses={404: _ERRORS, 410: _ERRORS, 503: _ERRORS})
     def document(doc_id: str, version: str | None = Query(
             None, max_length=64, description="A citation's `doc_version`: that version's text, "
             "while it is retained (default: the live version).")) -> dict[str, Any]:
-        """The cleaned text (what citation offsets index into) and metadata of one document."""
-        rec = live().document(doc_id)
+        """The cleaned text (what citation offsets index into) and metadata of one document;
+        410 `withdrawn` (any version) once the clinic has withdrawn it."""
+        service = live()
+        withdrawal = service.withdrawn().get(doc_id)
+        if withdrawal is not None:
+            # The reason is the clinic's internal note; patients are told only that it is gone.
+            raise ApiError(410, "withdrawn", f"document {doc_id!r} was withdrawn by the clinic on "
+                           f"{withdrawal.at[:10]} and is no longer available")
+        rec = service.document(doc_id)
         if rec is not None and version in (None, rec.content_hash):
             return {"doc_id": rec.doc_id, "title": rec.title, "url": rec.metadata.get("url"),
                     "text": rec.text, "metadata": rec.metadata, "references": rec.references,

@@ -38,9 +38,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from limits import RateLimitItem
 from limits import parse as parse_limit
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import ProcessCollector
 from prometheus_client import generate_latest
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -48,6 +47,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from groundedqa.api.limiter import RateLimiter, check_storage_url
 from groundedqa.errors import CliError
 from groundedqa.settings import Settings
 
@@ -93,6 +93,7 @@ def install_protection(app: FastAPI, settings: Settings) -> None:
     _ensure_access_log_output()
 
     keys = ClientKeys(settings.api_keys, settings.admin_keys) if settings.api_keys else None
+    limiter = rate_limiter(app, settings)
     # add_middleware puts each new layer outside the previous ones: add innermost first.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                        timeout=settings.body_timeout_seconds, exempt_prefix=ADMIN_PREFIX)
@@ -102,7 +103,7 @@ def install_protection(app: FastAPI, settings: Settings) -> None:
         # Parsed now, not when the first request builds the middleware stack: a bad value
         # should stop the server at start.
         app.add_middleware(RateLimitMiddleware, limit=parse_rate_limit(settings.rate_limit),
-                           keys=keys)
+                           keys=keys, limiter=limiter)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(
         JsonCORSMiddleware,
@@ -145,6 +146,8 @@ class ServiceMetrics:
     def create(cls) -> ServiceMetrics:
         """A fresh registry holding the service's metrics."""
         registry = CollectorRegistry(auto_describe=True)
+        # process_resident_memory_bytes and friends: `bench load --url` reads each replica's RSS.
+        ProcessCollector(registry=registry)
         return cls(
             registry=registry,
             requests=Counter("groundedqa_requests", "HTTP requests by route and status.",
@@ -302,7 +305,8 @@ class ApiKeyMiddleware:
 
 
 class RateLimitMiddleware:
-    """Per-client limit with the `limits` library (what slowapi runs on).
+    """Per-client limit with the `limits` library (what slowapi runs on), on the storage
+    `GROUNDEDQA_RATE_LIMIT_STORAGE` names (memory, or Redis shared by replicas: api/limiter.py).
 
     A client is an address, and with keys on, the key it presents: a widget's key is public,
     so one visitor using it up must not silence the clinic's other patients. Answering counts
@@ -314,19 +318,19 @@ class RateLimitMiddleware:
     a path check here keeps the limit to those requests and the 429 in the service's error body.
     """
 
-    def __init__(self, app: ASGIApp, *, limit: RateLimitItem, keys: ClientKeys | None) -> None:
+    def __init__(self, app: ASGIApp, *, limit: RateLimitItem, keys: ClientKeys | None,
+                 limiter: RateLimiter) -> None:
         self.app = app
         self.item = limit
-        # Memory storage: one process. Behind several workers each has its own window.
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = limiter
         self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = self._client(scope) if scope["type"] == "http" and scope["method"] != "OPTIONS" \
             else None
         if client is not None:
-            if not self.limiter.hit(self.item, client):
-                reset_at = self.limiter.get_window_stats(self.item, client).reset_time
+            if not await self.limiter.hit(self.item, client):
+                reset_at = await self.limiter.reset_time(self.item, client)
                 retry = max(1, math.ceil(reset_at - time.time()))
                 await _reject(scope, receive, send, 429, "rate_limited",
                               f"too many questions from this client; try again in {retry} s",
@@ -489,6 +493,17 @@ def _log_unhandled(scope: Scope, exc: BaseException, request_id: str | None) -> 
         "where": where,
     }))
     error_log.debug("traceback of request %s", request_id, exc_info=exc)
+
+
+def rate_limiter(app: FastAPI, settings: Settings) -> RateLimiter:
+    """The app's one limiter on GROUNDEDQA_RATE_LIMIT_STORAGE (`app.state.rate_limiter`), made
+    on first use and shared by every limit (patients' questions, the admin API's wrong keys).
+    A bad storage URL stops the server at start with one line."""
+    limiter = getattr(app.state, "rate_limiter", None)
+    if limiter is None:
+        check_storage_url(settings.rate_limit_storage)
+        limiter = app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
+    return limiter
 
 
 def parse_rate_limit(text: str) -> RateLimitItem:

@@ -60,6 +60,14 @@ class AnswerSentence(BaseModel):
     citations: list[int]
 
 
+class AnswerBlock(BaseModel):
+    doc_id: str
+    title: str
+    section: str | None = Field(None, description="Heading of the section quoted, if it has one.")
+    sentences: list[AnswerSentence] = Field(
+        ..., description="This article's quoted sentences, in its reading order.")
+
+
 class AnswerResponse(BaseModel):
     question: str = Field(..., description="The question as sent (surrounding spaces stripped).")
     urgent: bool = Field(..., description="The question describes red-flag symptoms.")
@@ -76,6 +84,9 @@ class AnswerResponse(BaseModel):
         "score of the clause that triggered it."))
     sentences: list[AnswerSentence]
     citations: list[Citation]
+    blocks: list[AnswerBlock] = Field(
+        ..., description="The same sentences grouped by article: one block per article, best "
+        "first, never interleaved.")
     red_flags: list[RedFlag]
     disclaimer: str
     index: str = Field(..., description="Build id of the index that answered.")
@@ -156,3 +167,21 @@ class Health(BaseModel):
     status: str
     index: str | None
     documents: int
+    replica: str  # hostname:pid (or GROUNDEDQA_REPLICA_ID): which replica answered
+
+
+class WithdrawRequest(BaseModel):
+    """`POST /v1/admin/documents/{doc_id}/withdraw`: why (recorded, never shown to patients)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: StrictStr = Field(..., min_length=1, max_length=2000,
+                              description="Why the document is withdrawn (kept in the history).")
+    by: StrictStr | None = Field(None, max_length=200, description="Who withdraws it (the "
+                                 "console's user); recorded with the admin key's fingerprint.")
+
+
+class RestoreRequest(BaseModel):
+    """`POST /v1/admin/documents/{doc_id}/restore` (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    by: StrictStr | None = Field(None, max_length=200, description="Who restores it.")

@@ -1,4 +1,10 @@
-"""How `groundedqa serve` runs uvicorn: timeouts for slow or stalled clients, no proxy trust.
+"""How `groundedqa serve` runs uvicorn: timeouts for slow or stalled clients, no proxy trust,
+and a drain on SIGTERM.
+
+SIGTERM (what `docker stop`, systemd and Kubernetes send) first flips `/readyz` to 503 and keeps
+serving for `GROUNDEDQA_DRAIN_SECONDS`, so a load balancer polling readiness stops sending; then
+uvicorn's graceful shutdown closes the listener, lets in-flight requests finish (up to
+`GROUNDEDQA_GRACEFUL_TIMEOUT_SECONDS`) and exits. A second SIGTERM, or Ctrl-C, skips the wait.
 
 uvicorn closes idle keep-alive connections, but arms nothing for a connection that opens and
 never finishes its request line and headers: a handful of such sockets would hold the server's
@@ -10,6 +16,11 @@ its client gets the service's JSON error.)
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import h11
@@ -17,6 +28,8 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from groundedqa.settings import Settings
+
+log = logging.getLogger("groundedqa.server")
 
 
 class StallGuardH11Protocol(H11Protocol):
@@ -77,4 +90,42 @@ def server_config(app: Any, settings: Settings, *, host: str | None = None,
         proxy_headers=False,
         http=stall_guard_protocol(settings.header_timeout_seconds),
         timeout_keep_alive=settings.keep_alive_seconds,
+        timeout_graceful_shutdown=settings.graceful_timeout_seconds,
     )
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, draining for `drain_seconds` on the first SIGTERM before it shuts down."""
+
+    def __init__(self, config: uvicorn.Config, *, drain_seconds: float,
+                 on_drain: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.drain_seconds = drain_seconds
+        self.on_drain = on_drain
+        self._drain_until: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGTERM and self._drain_until is None and not self.should_exit:
+            self._captured_signals.append(sig)  # re-raised after shutdown, as uvicorn does
+            self._drain_until = time.monotonic() + self.drain_seconds
+            self.on_drain()
+            log.warning("SIGTERM: draining, /readyz answers 503; stopping in %.1f s",
+                        self.drain_seconds)
+            return
+        self.on_drain()
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._drain_until is not None and time.monotonic() >= self._drain_until:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def run_server(app: Any, settings: Settings, *, host: str | None = None, port: int | None = None,
+               log_level: str = "info") -> None:
+    """Serve `app` (from `create_app`) until a signal; drain on SIGTERM (see the module doc)."""
+    config = server_config(app, settings, host=host, port=port, log_level=log_level)
+    server = DrainingServer(config, drain_seconds=settings.drain_seconds,
+                            on_drain=app.state.replica.draining.set)
+    server.run()
+    app.state.admin_worker.stop(timeout=1.0)

@@ -30,7 +30,8 @@ def register_bench_answer(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
                    help="JSONL with a 'question' field per line (default: the seed question set)")
     p.add_argument("--rounds", type=int, default=3, help="passes over the question set")
-    p.add_argument("--index", metavar="DIR")
+    p.add_argument("--index", metavar="DIR",
+                   help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
     p.add_argument("--profile", type=Path, metavar="FILE", default=None,
                    help="also profile the answer path in-process (pyinstrument) and write the "
                    "text profile to FILE; prints the answer's non-model time p50/p95")
@@ -38,7 +39,7 @@ def register_bench_answer(bench_sub: argparse._SubParsersAction) -> None:
                    help="also time each question sent with N earlier messages as `history` (the "
                    "N questions before it in the set), interleaved with the same question alone: "
                    "p50/p95 for 0 and N turns in the same run")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
 

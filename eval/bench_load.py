@@ -3,6 +3,11 @@
 Starts the real server (`groundedqa serve`) in a subprocess on 127.0.0.1, drives it with
 `--clients` concurrent httpx clients for `--requests` answers per round, and stops it. Traffic
 stays on loopback and every loop is bounded by the request count and the timeouts below.
+
+With `--url URL --url URL ...` it drives replicas that are already running instead: first every
+client on the first replica, then the clients spread evenly over all of them, in the same run, so
+answers/s and p95 with 1 and N replicas compare directly; each replica's RSS comes from its
+/metrics (`process_resident_memory_bytes`).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class RoundResult:
     transport_errors: int
     statuses: dict[str, int] = field(default_factory=dict)
     rss_after_bytes: int | None = None
+    answers_per_s: float = 0.0  # 200s only
 
 
 def register_bench_load(bench_subparsers: Any) -> None:
@@ -76,6 +82,9 @@ def register_bench_load(bench_subparsers: Any) -> None:
     p.add_argument("--batching", choices=("both", "on", "off"), default="both",
                    help="micro-batching in the server: 'both' (default) runs the load against a "
                    "server with it and one without (GROUNDEDQA_BATCH_MAX=1), one after the other")
+    p.add_argument("--url", action="append", metavar="URL", default=[],
+                   help="drive running replicas instead of starting a server (repeat for each; "
+                   "they should run with GROUNDEDQA_RATE_LIMIT= empty): 1 replica, then all")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -87,6 +96,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if getattr(args, name) < 1:
             raise CliError(f"--{name} must be at least 1")
     headers = {"X-API-Key": settings.api_keys[0]} if settings.api_keys else {}
+    if args.url:
+        report = run_replicas([u.rstrip("/") for u in args.url], args, headers)
+        if args.json:
+            print(json.dumps(report))
+        else:
+            print_replicas_report(report)
+        return 0
     modes = ("on", "off") if args.batching == "both" else (args.batching,)
     report = {"clients": args.clients, "requests_per_round": args.requests,
               "rate_limit": "off" if args.rate_limit_off else (settings.rate_limit or "off"),
@@ -130,25 +146,66 @@ def _torch_encode_p50_ms(settings: Settings) -> float:
     return statistics.median(times) * 1000
 
 
+def run_replicas(urls: list[str], args: argparse.Namespace,
+                 headers: dict[str, str]) -> dict[str, Any]:
+    """The same load on the first replica alone, then spread over all of them."""
+    replicas = []
+    for url in urls:
+        try:
+            health = httpx.get(url + "/healthz", timeout=10)
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach {url}: {exc}") from exc
+        if health.status_code != 200:
+            raise CliError(f"{url}/healthz answered {health.status_code}: not serving yet")
+        replicas.append({"url": url, "replica": health.json().get("replica"),
+                         "index": health.json().get("index")})
+    asyncio.run(drive(urls, clients=min(args.clients, len(QUESTIONS) * len(urls)),
+                      total=len(QUESTIONS) * len(urls), headers=headers))  # warm-up
+    phases = []
+    for targets in ([urls[:1], urls] if len(urls) > 1 else [urls]):
+        rounds = [asdict(asyncio.run(drive(targets, args.clients, args.requests, headers)))
+                  for _ in range(args.rounds)]
+        phases.append({"replicas": len(targets), "rounds": rounds,
+                       "rss_bytes": {url: metrics_rss_bytes(url) for url in targets}})
+    return {"clients": args.clients, "requests_per_round": args.requests, "replicas": replicas,
+            "phases": phases}
+
+
+def metrics_rss_bytes(url: str) -> int | None:
+    """A replica's resident memory as its /metrics reports it (None when it does not)."""
+    try:
+        text = httpx.get(url + "/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("process_resident_memory_bytes "):
+            return int(float(line.split()[1]))
+    return None
+
+
 # ------------------------------------------------------------------------------------------------
 # the load
 # ------------------------------------------------------------------------------------------------
 
-async def drive(url: str, clients: int, total: int, headers: dict[str, str]) -> RoundResult:
-    """`total` POST /v1/answer requests from `clients` concurrent workers, cycling QUESTIONS."""
+async def drive(url: str | list[str], clients: int, total: int,
+                headers: dict[str, str]) -> RoundResult:
+    """`total` POST /v1/answer requests from `clients` concurrent workers, cycling QUESTIONS;
+    with several URLs, worker i sends to URL i mod N (clients spread evenly over replicas)."""
+    urls = [url] if isinstance(url, str) else url
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     pending = iter(range(total))  # shared: each worker takes the next request number
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
+    async with httpx.AsyncClient(headers=headers, limits=limits,
                                  timeout=REQUEST_TIMEOUT_S) as client:
 
-        async def worker() -> None:
+        async def worker(target: str) -> None:
             for number in pending:
                 question = QUESTIONS[number % len(QUESTIONS)]
                 started = time.perf_counter()
                 try:
-                    response = await client.post("/v1/answer", json={"question": question})
+                    response = await client.post(target + "/v1/answer",
+                                                 json={"question": question})
                 except httpx.HTTPError as exc:
                     statuses[type(exc).__name__] += 1
                     continue
@@ -156,12 +213,13 @@ async def drive(url: str, clients: int, total: int, headers: dict[str, str]) -> 
                 statuses[str(response.status_code)] += 1
 
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        await asyncio.gather(*(worker(urls[i % len(urls)]) for i in range(clients)))
         seconds = time.perf_counter() - started
     p50, p95, p99 = percentiles_ms(latencies)
     http = {code: n for code, n in statuses.items() if code.isdigit()}
     return RoundResult(
         requests=total, seconds=round(seconds, 3), throughput_rps=round(len(latencies) / seconds, 1),
+        answers_per_s=round(statuses.get("200", 0) / seconds, 1),
         p50_ms=p50, p95_ms=p95, p99_ms=p99,
         non_2xx=sum(n for code, n in http.items() if not code.startswith("2")),
         transport_errors=sum(statuses.values()) - sum(http.values()),
@@ -203,3 +261,21 @@ def print_report(report: dict[str, Any]) -> None:
         on = modes["on"]["rounds"][-1]["throughput_rps"]
         off = modes["off"]["rounds"][-1]["throughput_rps"]
         print(f"batching on ÷ off: {on / off:.2f} x throughput")
+
+
+def print_replicas_report(report: dict[str, Any]) -> None:
+    """The summary of a run over replicas: each phase, its ratio to one replica, RSS per replica."""
+    names = {r["url"]: r["replica"] for r in report["replicas"]}
+    print(f"load: {report['clients']} clients x {report['requests_per_round']} requests per round "
+          f"over {len(report['replicas'])} running replicas")
+    base = None
+    for phase in report["phases"]:
+        last = phase["rounds"][-1]
+        base = base or last["answers_per_s"]
+        ratio = f"  ({last['answers_per_s'] / base:.2f}x one replica)" if base else ""
+        print(f"{phase['replicas']} replica(s): {last['answers_per_s']:.1f} answers/s  "
+              f"p50 {last['p50_ms']} ms  p95 {last['p95_ms']} ms  non-2xx {last['non_2xx']}  "
+              f"transport errors {last['transport_errors']}{ratio}")
+        for url, rss in phase["rss_bytes"].items():
+            shown = "n/a" if rss is None else f"{rss / MIB:.1f} MiB"
+            print(f"  {names.get(url) or url}: RSS {shown}")

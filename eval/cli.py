@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from groundedqa.errors import CliError
+from groundedqa.eval import answers as answers_eval
 from groundedqa.eval import conversations, grounding
 from groundedqa.eval.clients import HttpClient, PipelineClient
 from groundedqa.settings import Settings
@@ -22,7 +23,7 @@ API_KEY_ENV = "GROUNDEDQA_EVAL_API_KEY"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `eval` with its `grounding` and `retrieval` subcommands."""
+    """Add `eval` with its `grounding`, `retrieval` and `answers` subcommands."""
     parser = subparsers.add_parser("eval", help="evaluate grounding, safety and retrieval quality")
     sub = parser.add_subparsers(dest="eval_command", required=True, metavar="EVAL")
 
@@ -31,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Ask every question, verify each answer against the article text fetched "
         "independently, score it per kind, and exit 1 when a threshold is missed.",
     )
-    p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    p.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl",
+                   help="question set, one JSON object a line (e.g. eval/questions/seed.jsonl)")
     target = p.add_mutually_exclusive_group()
     target.add_argument("--index", metavar="DIR", help="index to load in-process (default: settings)")
     target.add_argument("--url", help="a running server to evaluate instead, e.g. http://127.0.0.1:8000")
@@ -75,17 +77,62 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Index a BEIR corpus (reused when unchanged), rank every judged query with "
         "each method and score the runs with ranx, with a significance test between methods.",
     )
-    p.add_argument("dataset", type=Path, metavar="DATASET_DIR")
+    p.add_argument("dataset", type=Path, metavar="DATASET_DIR",
+                   help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")
     p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of "
                    + ",".join(METHODS))
     p.add_argument("--split", default="test", help="qrels file qrels/SPLIT.tsv (default test)")
     p.add_argument("--index-dir", type=Path, metavar="DIR",
                    help="where the dataset's index lives (default var/eval-index/<hash of the path>)")
-    p.add_argument("--stat-test", choices=("student", "fisher", "tukey"), default="student")
+    p.add_argument("--stat-test", choices=("student", "fisher", "tukey"), default="student",
+                   help="ranx significance test between the methods (default student)")
     p.add_argument("--max-p", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.add_argument("--plot", type=Path, metavar="FILE", help="write a PNG bar chart of the metrics")
     p.set_defaults(func=run_retrieval)
+
+    p = sub.add_parser(
+        "answers", help="are the quoted sentences the right ones? (question file or BEIR folder)",
+        description="Ask every question and score the quoted sentences: against the ideal and "
+        "acceptable sentences of a question file (recall, precision, noise, articles, one-excerpt "
+        "share, per question type), or against the graded qrels of a BEIR folder (answered, first "
+        "cited article relevant, its grade, sentence precision), which is ingested first (reused "
+        "when unchanged). Exits 1 when a threshold is missed.",
+    )
+    p.add_argument("target", type=Path, metavar="FILE|DATASET_DIR",
+                   help="a question file (JSON Lines with ideal/acceptable sentences) or a BEIR "
+                   "folder with graded qrels")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--index", metavar="DIR",
+                        help="index to load in-process (a BEIR folder is ingested into it; default: "
+                        "settings for a file, var/eval-index/<hash of the path> for a folder)")
+    target.add_argument("--url", help="a running server to evaluate instead, e.g. http://127.0.0.1:8000")
+    p.add_argument("--split", default=None, metavar="NAME",
+                   help="question file: only questions of this split (e.g. tune, holdout); "
+                   "BEIR folder: the qrels file qrels/NAME.tsv (default test)")
+    p.add_argument("--api-key", default=None, help=f"X-API-Key for --url (default: ${API_KEY_ENV})")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per HTTP request (--url)")
+    p.add_argument("--max-sentences", type=int, default=None,
+                   help="sentences per answer at most (default: the service's own)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    seen: set[str] = set()
+    for t in answers_eval.ANSWER_THRESHOLDS + answers_eval.OPTIONAL_ANSWER_THRESHOLDS \
+            + answers_eval.BEIR_THRESHOLDS:
+        if t.option not in seen:
+            seen.add(t.option)
+            p.add_argument(t.option, type=float, default=None, metavar="X", help=_bound_help(t.option))
+    p.set_defaults(func=run_answers)
+
+
+def _bound_help(option: str) -> str:
+    """Which default an answers threshold has in each mode."""
+    modes = []
+    for mode, table in (("file", answers_eval.ANSWER_THRESHOLDS), ("BEIR", answers_eval.BEIR_THRESHOLDS)):
+        for t in table:
+            if t.option == option:
+                modes.append(f"{mode} default {t.bound:g}")
+    kind = "maximum" if option.startswith("--max") else "minimum"
+    return f"{kind} {option[6:].replace('-', ' ')}" + (f" ({'; '.join(modes)})" if modes else " (off unless given)")
 
 
 def register_bench_ingest(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -96,9 +143,10 @@ def register_bench_ingest(bench_subparsers: argparse._SubParsersAction) -> None:
         "in the same run, one bare torch pass over every token of the same documents (their "
         "cleaned text in 200-word windows, batch 64).",
     )
-    p.add_argument("path", type=Path, metavar="PATH")
+    p.add_argument("path", type=Path, metavar="PATH",
+                   help="files or a folder of articles (or a BEIR corpus.jsonl) to ingest")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N documents")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_bench_ingest)
 
 
@@ -148,12 +196,20 @@ def thresholds_from(args: argparse.Namespace,
     return out
 
 
+def ask_all(label: str, total: int, run: Any, show: bool) -> Any:
+    """`run(advance)` inside a progress bar of `total` steps (no bar when `show` is false)."""
+    from groundedqa.ingest.build import progress_context
+
+    with progress_context(show) as progress:
+        task = progress.add_task(label, total=total) if progress else None
+        return run((lambda: progress.advance(task)) if progress else None)
+
+
 def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
     """Ask, verify, score, show; 0 when every threshold is met, 1 when one is missed."""
     from rich.console import Console
 
     from groundedqa.eval.report import render_grounding, write_html_report
-    from groundedqa.ingest.build import progress_context
 
     try:
         questions = grounding.load_questions(args.questions)
@@ -165,10 +221,9 @@ def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
     client = make_client(args, settings)
     t0 = time.perf_counter()
     try:
-        with progress_context(not args.json) as progress:
-            task = progress.add_task("questions", total=len(questions)) if progress else None
-            results = grounding.run_questions(
-                questions, client, (lambda: progress.advance(task)) if progress else None)
+        results = ask_all("questions", len(questions),
+                          lambda advance: grounding.run_questions(questions, client, advance),
+                          not args.json)
     finally:
         getattr(client, "close", lambda: None)()
     summary = grounding.summarize(results, thresholds, client.target, time.perf_counter() - t0)
@@ -194,8 +249,6 @@ def run_conversations(args: argparse.Namespace, settings: Settings) -> int:
     """Play, verify, score, show; 0 when every goal is met, 1 when one is missed."""
     from rich.console import Console
 
-    from groundedqa.ingest.build import progress_context
-
     try:
         items = conversations.load_conversations(args.conversations)
         if args.split:
@@ -206,10 +259,9 @@ def run_conversations(args: argparse.Namespace, settings: Settings) -> int:
     client = make_client(args, settings)
     t0 = time.perf_counter()
     try:
-        with progress_context(not args.json) as progress:
-            task = progress.add_task("conversations", total=len(items)) if progress else None
-            results = conversations.run_conversations(
-                items, client, (lambda: progress.advance(task)) if progress else None)
+        results = ask_all("conversations", len(items),
+                          lambda advance: conversations.run_conversations(items, client, advance),
+                          not args.json)
     finally:
         getattr(client, "close", lambda: None)()
     summary = conversations.summarize(results, goals, client.target, time.perf_counter() - t0)
@@ -338,3 +390,118 @@ def run_bench_ingest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(describe(result))
     return 0
+
+
+# ------------------------------------------------------------------------------------------------
+# eval answers
+# ------------------------------------------------------------------------------------------------
+
+def answer_thresholds(args: argparse.Namespace, table: tuple[grounding.Threshold, ...],
+                      metrics: type) -> list[grounding.Threshold]:
+    """The mode's thresholds with bounds given on the command line, plus optional ones given."""
+    out = []
+    known = {t.option for t in table}
+    optional = [t for t in answers_eval.OPTIONAL_ANSWER_THRESHOLDS if t.option not in known]
+    for t in (*table, *optional):
+        given = getattr(args, t.option.lstrip("-").replace("-", "_"), None)
+        if t.metric not in metrics.__dataclass_fields__ or (given is None and t not in table):
+            continue
+        out.append(t if given is None else replace(t, bound=given))
+    return out
+
+
+def run_answers(args: argparse.Namespace, settings: Settings) -> int:
+    """Score quoted sentences against a question file or a BEIR folder; 1 when a threshold is missed."""
+    from rich.console import Console
+
+    from groundedqa.eval.report import ANSWER_COLUMNS, groups_table, render_verdict
+
+    if args.target.is_dir():
+        return _run_answers_beir(args, settings)
+    try:
+        questions = answers_eval.load_answer_questions(
+            args.target, answers_eval.manifest_doc_ids(settings.corpus))
+    except grounding.QuestionFileError as exc:
+        raise CliError(str(exc)) from exc
+    if args.split:
+        questions = [q for q in questions if q.split == args.split]
+        if not questions:
+            raise CliError(f"{args.target}: no questions of split {args.split!r}")
+    thresholds = answer_thresholds(args, answers_eval.ANSWER_THRESHOLDS, answers_eval.AnswerMetrics)
+    client = make_client(args, settings)
+    t0 = time.perf_counter()
+    try:
+        scores = ask_all("questions", len(questions),
+                         lambda advance: answers_eval.run_answer_questions(questions, client, advance),
+                         not args.json)
+    finally:
+        getattr(client, "close", lambda: None)()
+    summary = answers_eval.summarize(scores, thresholds, client.target, time.perf_counter() - t0)
+    if args.json:
+        print(json.dumps(answers_eval.summary_json(summary), indent=2))
+    else:
+        console = Console()
+        groups = {"all": summary.metrics, **summary.splits}
+        console.print(groups_table(f"Answers: {len(scores)} questions against {client.target}",
+                                   groups, ANSWER_COLUMNS))
+        console.print(groups_table("Per question type", summary.types, ANSWER_COLUMNS))
+        render_verdict(summary.missed, console)
+    for line in summary.missed:
+        print(f"threshold missed: {line}", file=sys.stderr)
+    return 1 if summary.missed else 0
+
+
+def _run_answers_beir(args: argparse.Namespace, settings: Settings) -> int:
+    """Ingest the BEIR corpus (reused by content hash), ask every judged query, score by qrels."""
+    from rich.console import Console
+
+    from groundedqa.eval import retrieval_eval as rev
+    from groundedqa.eval.report import BEIR_ANSWER_COLUMNS, groups_table, render_verdict
+    from groundedqa.index.builds import IndexUnavailable
+    from groundedqa.index.encoders import load_encoder
+    from groundedqa.ingest.build import IngestError, build_index, progress_context
+    from groundedqa.service import Service
+
+    try:
+        dataset = rev.load_beir(args.target, args.split or "test")
+    except rev.DatasetError as exc:
+        raise CliError(str(exc)) from exc
+    thresholds = answer_thresholds(args, answers_eval.BEIR_THRESHOLDS, answers_eval.BeirAnswerMetrics)
+    t0 = time.perf_counter()
+    with progress_context(not args.json) as progress:
+        if args.url:
+            client = make_client(args, settings)
+        else:
+            index_dir = (Path(args.index) if args.index
+                         else rev.index_dir_for(dataset.root, settings.index.parent / "eval-index"))
+            embedder = load_encoder(settings)
+            try:
+                build_index([dataset.corpus], index_dir, settings, embedder=embedder, progress=progress)
+                service = Service.load(settings.model_copy(update={"index": index_dir}), encoder=embedder)
+            except (IngestError, IndexUnavailable) as exc:
+                raise CliError(str(exc)) from exc
+            client = PipelineClient(service, f"index {index_dir}", args.max_sentences)
+        task = progress.add_task("queries", total=len(dataset.queries)) if progress else None
+        try:
+            scores = answers_eval.run_beir_queries(
+                dataset.queries, dataset.qrels, client,
+                (lambda: progress.advance(task)) if progress else None)
+        finally:
+            getattr(client, "close", lambda: None)()
+    metrics = answers_eval.aggregate_beir(scores)
+    missed = answers_eval.missed_thresholds(metrics, thresholds)
+    if args.json:
+        print(json.dumps({
+            "target": client.target, "dataset": dataset.name,
+            "seconds": round(time.perf_counter() - t0, 3), "metrics": metrics.as_dict(),
+            "missed": missed, "passed": not missed,
+            "results": [asdict(s) for s in scores],
+        }, indent=2))
+    else:
+        console = Console()
+        console.print(groups_table(f"Answers on {dataset.name}: {len(scores)} judged queries "
+                                   f"against {client.target}", {"all": metrics}, BEIR_ANSWER_COLUMNS))
+        render_verdict(missed, console)
+    for line in missed:
+        print(f"threshold missed: {line}", file=sys.stderr)
+    return 1 if missed else 0

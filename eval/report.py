@@ -256,3 +256,43 @@ def _citation_html(c: dict[str, Any]) -> str:
     where = f"{c.get('doc_id')}, characters {c.get('start')}–{c.get('end')}"
     return (f"<li class='cite'>[{escape(str(c.get('id')))}] {escape(str(c.get('title', '')))} "
             f"({escape(where)})<br><span class='quote'>“{escape(str(c.get('quote', '')))}”</span></li>")
+
+
+# ------------------------------------------------------------------------------------------------
+# eval answers
+# ------------------------------------------------------------------------------------------------
+
+#: Columns of the answers tables: metric -> heading.
+ANSWER_COLUMNS = {
+    "questions": "n", "answered_rate": "answered", "ideal_recall": "ideal recall",
+    "precision": "precision", "noise_per_answer": "noise/answer", "articles_per_answer": "articles",
+    "one_excerpt_rate": "one excerpt", "sentences_per_answer": "sentences", "grounded_rate": "grounded",
+}
+BEIR_ANSWER_COLUMNS = {
+    "queries": "n", "answered_rate": "answered", "first_relevant_rate": "first cited relevant",
+    "first_grade_mean": "its mean grade", "precision": "sentence precision",
+    "sentences_per_answer": "sentences", "grounded_rate": "grounded",
+}
+
+
+def _cell(value: Any) -> str:
+    return str(value) if isinstance(value, int) else _fmt(value)
+
+
+def groups_table(title: str, groups: dict[str, Any], columns: dict[str, str]) -> Table:
+    """One row per group (all, a split, a question type), one column per metric."""
+    table = Table(title=title)
+    table.add_column("")
+    for heading in columns.values():
+        table.add_column(heading, justify="right")
+    for name, metrics in groups.items():
+        table.add_row(name, *(_cell(getattr(metrics, m)) for m in columns))
+    return table
+
+
+def render_verdict(missed: list[str], console: Console) -> None:
+    """The thresholds missed, or that all were met."""
+    if missed:
+        console.print(Text("thresholds missed: " + "; ".join(missed), style="bold red"))
+    else:
+        console.print(Text("all thresholds met", style="green"))

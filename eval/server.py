@@ -38,7 +38,10 @@ def running_server(index: Path, rate_limit_off: bool = True, startup_timeout: fl
     port = free_port()
     command = [sys.executable, "-m", "groundedqa.cli", "serve", "--host", HOST,
                "--port", str(port), "--index", str(index), "--quiet"]
-    extra = {"GROUNDEDQA_RATE_LIMIT": ""} if rate_limit_off else {}
+    # No load balancer to drain from: stop at once.
+    extra = {"GROUNDEDQA_DRAIN_SECONDS": "0"}
+    if rate_limit_off:
+        extra["GROUNDEDQA_RATE_LIMIT"] = ""
     with _serving(command, port, {**extra, **(env or {})}, "/healthz", startup_timeout) as served:
         yield served
 

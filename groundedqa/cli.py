@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 
 from groundedqa.errors import CliError
@@ -116,20 +117,42 @@ def _print_skipped(report, console) -> None:
             console.print(f"    {item.source}: {item.reason}", markup=False)
 
 
+#: How long a replica starting on an empty index root waits for another one's first build.
+FIRST_BUILD_WAIT_SECONDS = 1800.0
+
+
 def ensure_index(settings: Settings, embedder=None) -> None:
-    """Build the default index from the corpus folder when none exists yet."""
+    """Build the default index from the corpus folder when none exists yet.
+
+    Replicas starting together on one empty index root build it once: the one holding the
+    builder lock builds, the others wait for its CURRENT.
+    """
     from rich.console import Console
 
     from groundedqa.ingest.build import build_index
     from groundedqa.index.builds import current_build_id
 
-    if current_build_id(settings.index) is None:
-        console = Console(stderr=True)
-        console.print(f"no index at {settings.index}: building it from {settings.corpus}")
-        state = _record_versions(settings)
-        report = build_index([settings.corpus], settings.index, settings, embedder=embedder,
-                             on_publish=state.versions.record_published)
-        print_ingest_summary(report, settings.index, console)
+    if current_build_id(settings.index) is not None:
+        return
+    console = Console(stderr=True)
+    state = _record_versions(settings)
+    deadline = time.monotonic() + FIRST_BUILD_WAIT_SECONDS
+    try:
+        while current_build_id(settings.index) is None:
+            with state.builder_lock(settings.index) as builder:
+                if builder and current_build_id(settings.index) is None:
+                    console.print(f"no index at {settings.index}: building it from {settings.corpus}")
+                    report = build_index([settings.corpus], settings.index, settings,
+                                         embedder=embedder,
+                                         on_publish=state.versions.record_published)
+                    print_ingest_summary(report, settings.index, console)
+                    return
+            if time.monotonic() > deadline:
+                raise CliError(f"no index at {settings.index} after waiting "
+                               f"{FIRST_BUILD_WAIT_SECONDS:.0f} s for another replica's build")
+            time.sleep(1.0)
+    finally:
+        state.close()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -142,23 +165,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # scores through bm25s's numpy path: blocking the import keeps ~80 MiB (numba + llvmlite)
     # out of every replica.
     sys.modules.setdefault("numba", None)  # type: ignore[arg-type]
-    import uvicorn
-
-    from groundedqa.api.app import create_app
-    from groundedqa.api.server import server_config
-    from groundedqa.index.batching import with_batching
     from groundedqa.index.encoders import load_encoder
+
+    serve(settings, load_encoder(settings, threads=settings.query_threads, serving=True),
+          host=args.host,
+          port=args.port, quiet=args.quiet)
+    return 0
+
+
+def serve(settings: Settings, encoder, *, host: str | None = None, port: int | None = None,
+          quiet: bool = False) -> None:
+    """Build the index if there is none, load it, serve until a signal (drains on SIGTERM)."""
+    from groundedqa.api.app import create_app
+    from groundedqa.api.server import run_server
+    from groundedqa.index.batching import with_batching
     from groundedqa.service import Service
 
-    encoder = load_encoder(settings, threads=settings.query_threads, serving=True)
     ensure_index(settings, encoder)
     # Load now, so a bad index fails here with a clear message, not on the first request.
     service = Service.load(settings, encoder=with_batching(encoder, settings))
     app = create_app(settings, service)
-    config = server_config(app, settings, host=args.host, port=args.port,
-                           log_level="warning" if args.quiet else "info")
-    uvicorn.Server(config).run()
-    return 0
+    run_server(app, settings, host=host, port=port, log_level="warning" if quiet else "info")
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -224,7 +251,7 @@ def _show(result: dict, as_json: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full command tree (each stage registers its own subcommands)."""
-    from groundedqa import clinic_cli
+    from groundedqa import clinic_cli, ops_cli
     from groundedqa.eval import bench_answer, bench_load, cli as eval_cli
 
     parser = argparse.ArgumentParser(
@@ -246,30 +273,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("serve", help="serve the HTTP API (builds the default index if missing)")
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
-    p.add_argument("--index", metavar="DIR")
+    p.add_argument("--host", default=None, help="address to listen on (default: "
+                   "$GROUNDEDQA_HOST or 127.0.0.1; behind a reverse proxy keep the loopback)")
+    p.add_argument("--port", type=int, default=None,
+                   help="TCP port (default: $GROUNDEDQA_PORT or 8000)")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
     p.add_argument("--quiet", action="store_true", help="log warnings only")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("ask", help="answer one question in the terminal")
-    p.add_argument("question")
-    p.add_argument("--index", metavar="DIR")
+    p.add_argument("question", help="the question, quoted, in the patient's own words")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
     p.add_argument("--json", action="store_true", help="print exactly the HTTP response body")
-    p.add_argument("--max-sentences", type=int, default=None)
+    p.add_argument("--max-sentences", type=int, default=None, metavar="N",
+                   help="quote at most N sentences (default: $GROUNDEDQA_MAX_SENTENCES or 5)")
     p.add_argument("--history", action="append", metavar="MESSAGE",
                    help="an earlier message of the conversation (repeat, oldest first)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="a conversation in the terminal (one message per line; "
                        "\"exit\" or end of input ends it)")
-    p.add_argument("--index", metavar="DIR")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
     p.add_argument("--json", action="store_true", help="print each HTTP response body on a line")
-    p.add_argument("--max-sentences", type=int, default=None)
+    p.add_argument("--max-sentences", type=int, default=None, metavar="N",
+                   help="quote at most N sentences (default: $GROUNDEDQA_MAX_SENTENCES or 5)")
     p.set_defaults(func=cmd_chat)
 
     eval_cli.register(sub)
     clinic_cli.register(sub)
+    ops_cli.register(sub)
 
     bench = sub.add_parser("bench", help="benchmarks (report ratios measured in one run)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")

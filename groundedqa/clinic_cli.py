@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.set_defaults(func=cmd_admin_put)
     p = admin_sub.add_parser("delete", help="remove a document, then build")
-    p.add_argument("doc_id", metavar="DOC_ID")
+    p.add_argument("doc_id", metavar="DOC_ID", help="the document's id (see `groundedqa admin list`)")
     _common(p)
     p.set_defaults(func=cmd_admin_delete)
     p = admin_sub.add_parser("status", help="live build, build in progress, queued changes, last error")
@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="feedback export and the coverage-gap report")
     report_sub = report.add_subparsers(dest="report", required=True, metavar="REPORT")
     p = report_sub.add_parser("feedback", help="patients' feedback as CSV or JSON")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="CSV (one row per rated answer; default) or JSON")
     p.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
     p.add_argument("--since", type=int, metavar="DAYS", help="only the last DAYS days")
     _common(p)
@@ -179,8 +180,10 @@ def cmd_admin_list(args: argparse.Namespace, settings: Settings) -> int:
     for column in ("doc id", "title", "live version", "sentences", "earlier versions", "note"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        note = row["skipped"] or ("queued: " + ", ".join(c["action"] for c in row["pending"])
-                                  if row["pending"] else "" if row["live"] else "not live")
+        withdrawn = row["withdrawn"]
+        note = (f"WITHDRAWN by {withdrawn['by']}: {withdrawn['reason']}" if withdrawn
+                else row["skipped"] or ("queued: " + ", ".join(c["action"] for c in row["pending"])
+                                        if row["pending"] else "" if row["live"] else "not live"))
         table.add_row(row["doc_id"], row["title"] or "", (row["version"] or "")[:12],
                       str(row["sentences"]), str(sum(v["retired_at"] is not None
                                                      for v in row["versions"])), note)

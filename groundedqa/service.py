@@ -6,20 +6,21 @@ together there), immutable once loaded: a new build means a new Service sharing 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from groundedqa.answer.compose import CitedComposer
 from groundedqa.answer.conversation import Conversation
 from groundedqa.answer.coverage import SubjectCoverage
-from groundedqa.answer.locate import SentenceLocator
+from groundedqa.answer.locate import SectionLocator
 from groundedqa.answer.pipeline import AnswerPipeline
 from groundedqa.answer.question import PlainQuestionReader
 from groundedqa.answer.redflags import RedFlagConfig, load_redflags, resolve_citations
 from groundedqa.answer.rerank import IdentityReranker
 from groundedqa.answer.retrieve import HybridRetriever
-from groundedqa.answer.select import MmrSelector
+from groundedqa.answer.select import SectionSelector
+from groundedqa.answer.structure import StructureReader
 from groundedqa.answer.triage import Triage
 from groundedqa.answer.types import Answer, AnswerTuning
 from groundedqa.answer.urgent import UrgentScorer
@@ -27,6 +28,7 @@ from groundedqa.index.builds import check_model, open_index
 from groundedqa.index.encoders import load_encoder
 from groundedqa.index.ports import Encoder, LoadedIndex
 from groundedqa.index.records import DocumentRecord
+from groundedqa.index.withdrawals import Withdrawal, WithdrawalWatch
 from groundedqa.retrieval.search import HybridSearch
 from groundedqa.retrieval.weights import HybridWeights
 from groundedqa.settings import Settings
@@ -34,13 +36,15 @@ from groundedqa.settings import Settings
 
 @dataclass
 class Service:
-    """An index build, its search and its answer pipeline."""
+    """An index build, its search and its answer pipeline, and the clinic's withdrawals."""
 
     index: LoadedIndex
     encoder: Encoder
     search: HybridSearch
     pipeline: AnswerPipeline
     redflags: RedFlagConfig
+    #: The index root's withdrawal list (checked on every answer; see index/withdrawals.py).
+    withdrawals: WithdrawalWatch = field(default_factory=lambda: WithdrawalWatch(None))
 
     @classmethod
     def load(cls, settings: Settings, *, encoder: Encoder | None = None,
@@ -49,7 +53,8 @@ class Service:
 
         Raises IndexUnavailable (no, corrupt or mismatched index) or RedFlagError.
         """
-        index = open_index(index_dir or settings.index)  # before the model: fail fast
+        index_dir = index_dir or settings.index
+        index = open_index(index_dir)  # before the model: fail fast
         try:
             encoder = encoder or load_encoder(settings)
             check_model(index.manifest, encoder.describe(), index.path)
@@ -57,28 +62,31 @@ class Service:
         except BaseException:
             index.close()
             raise
-        return cls.assemble(index, encoder, redflags, settings)
+        return cls.assemble(index, encoder, redflags, settings, WithdrawalWatch(index_dir))
 
     @classmethod
     def assemble(cls, index: LoadedIndex, encoder: Encoder, redflags: RedFlagConfig,
-                 settings: Settings) -> "Service":
-        """Wire the default stages over an open index (tests pass doubles at the seams instead)."""
+                 settings: Settings, withdrawals: WithdrawalWatch | None = None) -> "Service":
+        """Wire the default stages over an open index (tests pass doubles at the seams instead);
+        `withdrawals` watches the index root's withdrawal list (None: nothing is withdrawn)."""
         tuning = AnswerTuning.of(settings)
         search = HybridSearch(index, encoder, HybridWeights.of(settings))
         triage = Triage(redflags, UrgentScorer.train(redflags, encoder))
         store = index.store
+        structure = StructureReader(store)
         pipeline = AnswerPipeline(
             reader=PlainQuestionReader(encoder, triage, tuning),
             triage=triage,
             retriever=HybridRetriever(search, tuning),
             reranker=IdentityReranker(),
-            locator=SentenceLocator(store, index.dense, search, tuning),
+            locator=SectionLocator(store, index.dense, index.lexical, tuning, structure),
             coverage=SubjectCoverage(tuning, index.lexical, store),
-            selector=MmrSelector(store, tuning),
+            selector=SectionSelector(store, tuning, structure),
             composer=CitedComposer(store, redflags, index.build_id),
             conversation=Conversation(store, index.lexical, tuning),
         )
-        return cls(index=index, encoder=encoder, search=search, pipeline=pipeline, redflags=redflags)
+        return cls(index=index, encoder=encoder, search=search, pipeline=pipeline, redflags=redflags,
+                   withdrawals=withdrawals or WithdrawalWatch(None))
 
     @property
     def build_id(self) -> str:
@@ -87,8 +95,14 @@ class Service:
     def answer(self, question: str, max_sentences: int | None = None,
                history: Sequence[str] = ()) -> Answer:
         """The typed answer; `history`: the patient's earlier messages, oldest first (raises
-        InvalidQuestion on bad input, naming a bad history entry)."""
-        return self.pipeline.answer(question, max_sentences, history)
+        InvalidQuestion on bad input, naming a bad history entry); withdrawn documents are never
+        quoted, from the request after their withdrawal returned."""
+        return self.pipeline.answer(question, max_sentences, history,
+                                    withheld=self.withdrawals.current().keys())
+
+    def withdrawn(self) -> Mapping[str, Withdrawal]:
+        """The documents withdrawn now, by id."""
+        return self.withdrawals.current()
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         """A stored document (cleaned text and metadata), None for an unknown id."""

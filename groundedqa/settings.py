@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -54,19 +56,32 @@ class Settings(BaseSettings):
     max_sentences: int = Field(5, ge=1, le=MAX_SENTENCES_CAP)
     max_question_chars: int = Field(1000, ge=10)
     abstain_below: float = Field(
-        0.40, ge=0.0, le=1.0, description="Best-sentence score under which the service abstains."
+        0.47, ge=0.0, le=1.0, description="Best-sentence score under which the service abstains."
     )
 
     # --- serving ----------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
     reload_check_seconds: float = Field(
-        2.0, ge=0, description="How often the server looks for a newly swapped index."
+        2.0, ge=0, description="Fallback poll: how often the server re-reads CURRENT even when "
+        "the file looks unchanged (a file-system watch and a check on every request see a new "
+        "build at once; this catches what they cannot, such as a network file system that "
+        "caches file attributes).",
+    )
+    swap_wait_seconds: float = Field(
+        2.0, ge=0, description="How long a request that finds a newly published build (or a "
+        "rollback) waits for it to load, so that it is answered by the new build; a build that "
+        "takes longer to load keeps the previous one answering until it is ready.",
     )
     cors_origins: list[str] = Field(default_factory=list)
     api_keys: list[str] = Field(default_factory=list, description="X-API-Key values; empty = open.")
     rate_limit: str | None = Field(
         "60/minute", description="Per-client limit in `limits` notation; empty or None turns it off."
+    )
+    rate_limit_storage: str = Field(
+        "memory://", description="Where rate-limit counters live, as a `limits` storage URL: "
+        "memory:// (this process) or redis://host:6379/0 (shared by every replica). Also holds "
+        "the admin API's wrong-key counters.",
     )
     max_body_bytes: int = Field(16_384, ge=256)
     log_text: bool = Field(False, description="Log question/answer text (off: it is health data).")
@@ -86,6 +101,18 @@ class Settings(BaseSettings):
         "headers is answered 408 and the connection closed.",
     )
     keep_alive_seconds: int = Field(5, ge=1, description="Idle keep-alive connections close after this.")
+    drain_seconds: float = Field(
+        5.0, ge=0, description="On SIGTERM, /readyz answers 503 for this long while requests are "
+        "still served (a load balancer takes the replica out of rotation), then the listener "
+        "closes and in-flight requests finish before the process exits.",
+    )
+    graceful_timeout_seconds: float = Field(
+        30.0, gt=0, description="Longest wait for in-flight requests after the listener closed.",
+    )
+    replica_id: str | None = Field(
+        None, description="This process's name in /healthz, /readyz, /metrics and the admin "
+        "build queue; default hostname:pid.",
+    )
     keep_builds: int = Field(
         2, ge=1, description="Published builds kept on disk (the live one and the previous ones "
         "for rollback); builds a running server holds a lease on are kept as well.",
@@ -142,6 +169,10 @@ class Settings(BaseSettings):
         if self.state_url:
             return self.state_url
         return f"sqlite:///{(self.index.parent / 'state.sqlite').resolve()}"
+
+    def replica_name(self) -> str:
+        """This process's name: the setting, or hostname:pid (unique among live replicas)."""
+        return self.replica_id or f"{socket.gethostname()}:{os.getpid()}"
 
     def redflags_path(self) -> Path:
         """The red-flag file in use: the explicit setting or `<corpus>/redflags.toml`."""

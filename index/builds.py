@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -102,8 +103,8 @@ def publish(index_dir: Path, build_id: str) -> None:
     previous = _current_or_none(index_dir)
     if not history and previous is not None:
         history.append(previous)  # an index from before PUBLISHED: its live build was published
-    _write_atomically(index_dir / "PUBLISHED", "".join(f"{b}\n" for b in [*history, build_id]))
-    _write_atomically(index_dir / "CURRENT", build_id + "\n")
+    write_atomically(index_dir / "PUBLISHED", "".join(f"{b}\n" for b in [*history, build_id]))
+    write_atomically(index_dir / "CURRENT", build_id + "\n")
 
 
 def published_history(index_dir: Path) -> list[str]:
@@ -141,9 +142,109 @@ def prune_builds(index_dir: Path, keep: int = 2) -> list[str]:
         if not entry.name.startswith("tmp-"):
             removed.append(entry.name)
     on_disk = {entry.name for entry in root.iterdir()}
-    _write_atomically(Path(index_dir) / "PUBLISHED",
+    write_atomically(Path(index_dir) / "PUBLISHED",
                       "".join(f"{b}\n" for b in history if b in on_disk))
     return removed
+
+
+# --------------------------------------------------------------------------------------------
+# Listing builds and rolling back
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """One build folder as `groundedqa index list` shows it."""
+
+    build_id: str
+    built_at: str | None
+    documents: int | None
+    size_bytes: int
+    live: bool
+    published: bool  # CURRENT has named it (a rollback target)
+    leased: bool  # a running server serves it
+    problem: str | None  # why its manifest cannot be read (its files are checked on rollback)
+
+
+def list_builds(index_dir: Path) -> list[BuildInfo]:
+    """Every build on disk (temporary ones aside), oldest first."""
+    root = builds_dir(index_dir)
+    if not root.is_dir():
+        return []
+    live, published = _current_or_none(index_dir), set(published_history(index_dir))
+    leased = leased_builds(index_dir)
+    rows = []
+    for entry in root.iterdir():
+        if not entry.is_dir() or entry.name.startswith("tmp-"):
+            continue
+        try:
+            manifest, problem = read_manifest(entry), None
+        except IndexUnavailable as exc:
+            manifest, problem = {}, str(exc)
+        size = sum(p.stat().st_size for p in entry.rglob("*") if p.is_file())
+        rows.append(BuildInfo(entry.name, manifest.get("built_at"),
+                              len(manifest["documents"]) if "documents" in manifest else None,
+                              size, entry.name == live, entry.name in published or entry.name == live,
+                              entry.name in leased, problem))
+    return sorted(rows, key=lambda b: (b.built_at or "", b.build_id))
+
+
+class RollbackRefused(IndexUnavailable):
+    """No build to roll back to, or the one named fails validation (the message says which)."""
+
+
+def rollback(index_dir: Path, build_id: str | None = None, *,
+             backend: IndexBackend | None = None) -> str:
+    """Point CURRENT back at `build_id` (default: the build published before the live one),
+    atomically, after checking it whole (manifest, every file's size and checksum, the live
+    build's model). Returns the id now live; RollbackRefused, with CURRENT untouched, otherwise.
+
+    Holds the build lock, so a rollback never interleaves with an ingest publishing.
+    """
+    index_dir = Path(index_dir)
+    try:
+        lock = FileLock(str(index_dir / ".lock"), timeout=0)
+        lock.acquire()
+    except Timeout as exc:
+        raise RollbackRefused(f"an ingest is writing {index_dir}; roll back when it has "
+                              "finished (or it would publish over the rollback)") from exc
+    try:
+        live = _current_or_none(index_dir)
+        target = build_id or _previous_published(index_dir, live)
+        build_dir = builds_dir(index_dir) / target
+        if not _BUILD_ID.fullmatch(target) or target.startswith("tmp-") or not build_dir.is_dir():
+            raise RollbackRefused(f"no build {target!r} in {builds_dir(index_dir)} (see "
+                                  "`groundedqa index list`)")
+        if target == live:
+            return target
+        expect = _live_model(index_dir, live)
+        try:
+            open_build(build_dir, expect_model=expect, backend=backend).close()
+        except IndexUnavailable as exc:
+            raise RollbackRefused(f"build {target} cannot be served, so CURRENT still names "
+                                  f"{live}: {exc}") from exc
+        publish(index_dir, target)
+        return target
+    finally:
+        lock.release()
+
+
+def _previous_published(index_dir: Path, live: str | None) -> str:
+    on_disk = builds_dir(index_dir)
+    for candidate in reversed(published_history(index_dir)):
+        if candidate != live and (on_disk / candidate).is_dir():
+            return candidate
+    raise RollbackRefused(f"no earlier published build is kept in {on_disk} (see `groundedqa "
+                          "index list`; GROUNDEDQA_KEEP_BUILDS sets how many are kept)")
+
+
+def _live_model(index_dir: Path, live: str | None) -> dict[str, Any] | None:
+    """The model the live build was embedded with (what the servers have loaded), if readable."""
+    if live is None:
+        return None
+    try:
+        return read_manifest(builds_dir(index_dir) / live).get("model")
+    except IndexUnavailable:
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,7 +309,9 @@ def _current_or_none(index_dir: Path) -> str | None:
         return None
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so readers see the old or the new content, never half (a
+    temporary file, fsynced, renamed over it, the folder fsynced)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)

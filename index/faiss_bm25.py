@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 
 from groundedqa.index.ports import LoadedIndex, PassageHit
-from groundedqa.index.records import KIND_CODES, KIND_NAMES, DocData, DocumentRecord, SentenceRecord
+from groundedqa.index.records import (
+    BLOCK_CODES,
+    BLOCK_KINDS,
+    KIND_CODES,
+    KIND_NAMES,
+    DocData,
+    DocumentRecord,
+    SentenceRecord,
+)
 from groundedqa.index.tokens import stemmer, tokenize
 from groundedqa.ingest.models import Chunk, PageRange, Span
 
@@ -182,6 +190,8 @@ class SqliteSentenceStore:
         for idx, first, n in self._query("SELECT idx, first_sentence, n_sentences FROM documents"):
             doc_first[idx], doc_first[idx + 1] = first, first + n
         self._doc_first = doc_first
+        self._section_start, self._section_stop = _sections(
+            self._layout["sentence_kind"], self._layout["sentence_doc"], doc_first)
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
@@ -280,6 +290,18 @@ class SqliteSentenceStore:
     def doc_sentences(self, doc_idx: int) -> range:
         return range(int(self._doc_first[doc_idx]), int(self._doc_first[doc_idx + 1]))
 
+    def sentence_block_kinds(self, rows: Sequence[int] | np.ndarray) -> list[str]:
+        codes = self._layout.get("sentence_block_kind")
+        rows = np.asarray(rows, dtype=np.int64)
+        if codes is None:  # a build from before block kinds: headings are still known
+            heading = KIND_CODES["heading"]
+            return ["heading" if k == heading else "paragraph"
+                    for k in self._layout["sentence_kind"][rows].tolist()]
+        return [BLOCK_KINDS[c] for c in codes[rows].tolist()]
+
+    def section(self, row: int) -> range:
+        return range(int(self._section_start[row]), int(self._section_stop[row]))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -293,8 +315,12 @@ class SqliteSentenceStore:
         )
         return row
 
-    def spans_and_chunks(self, doc_idx: int) -> tuple[list[Span], list[Chunk]]:
+    def spans_and_chunks(self, doc_idx: int) -> tuple[list[Span], list[Chunk], list[str]]:
+        """A stored document's spans, chunks and block kinds (blocks without spans read as
+        paragraphs: nothing refers to them)."""
         fp, np_, fs, ns = self.doc_rows(doc_idx)
+        block_kinds = self.sentence_block_kinds(np.arange(fs, fs + ns))
+        blocks: dict[int, str] = {}
         spans = [
             Span(start=r[0], end=r[1], text=r[3], kind=KIND_NAMES[r[2]], block=r[4], page=r[5])
             # Row ranges on the primary key: "WHERE doc_idx = ?" scans the whole table per document.
@@ -303,6 +329,8 @@ class SqliteSentenceStore:
                 "WHERE idx >= ? AND idx < ? ORDER BY idx", (fs, fs + ns),
             )
         ]
+        for span, kind in zip(spans, block_kinds):
+            blocks[span.block] = kind
         chunks = [
             Chunk(ordinal=r[0], start=r[1], end=r[2], first_span=r[3] - fs, last_span=r[4] - fs,
                   heading_path=json.loads(r[5]), embed_text=r[6])
@@ -311,7 +339,8 @@ class SqliteSentenceStore:
                 "FROM passages WHERE idx >= ? AND idx < ? ORDER BY idx", (fp, fp + np_),
             )
         ]
-        return spans, chunks
+        kinds = [blocks.get(i, "paragraph") for i in range(max(blocks, default=-1) + 1)]
+        return spans, chunks, kinds
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,6 +374,7 @@ class FaissBm25Backend:
             "sentence_end": np.zeros(n_sent, dtype=np.int32),
             "sentence_kind": np.zeros(n_sent, dtype=np.int8),
             "sentence_block": np.zeros(n_sent, dtype=np.int32),
+            "sentence_block_kind": np.zeros(n_sent, dtype=np.int8),
         }
         embed_texts: list[str] = []
 
@@ -378,6 +408,7 @@ class FaissBm25Backend:
             layout["sentence_end"][sl_s] = [s.end for s in doc.spans]
             layout["sentence_kind"][sl_s] = [KIND_CODES[s.kind] for s in doc.spans]
             layout["sentence_block"][sl_s] = [s.block for s in doc.spans]
+            layout["sentence_block_kind"][sl_s] = [_block_code(doc, s) for s in doc.spans]
             layout["passage_doc"][sl_p] = doc_idx
             layout["passage_first"][sl_p] = [s_row + c.first_span for c in doc.chunks]
             layout["passage_last"][sl_p] = [s_row + c.last_span for c in doc.chunks]
@@ -439,16 +470,43 @@ class FaissBm25Backend:
         if rec is None:
             return None
         fp, np_, fs, ns = store.doc_rows(rec.idx)
-        spans, chunks = store.spans_and_chunks(rec.idx)
+        spans, chunks, block_kinds = store.spans_and_chunks(rec.idx)
         titles = store.title_vectors()
         return DocData(
             doc_id=rec.doc_id, title=rec.title, text=rec.text, metadata=rec.metadata,
             references=rec.references, content_hash=rec.content_hash, source=rec.source,
-            pages=rec.pages, spans=spans, chunks=chunks,
+            pages=rec.pages, spans=spans, chunks=chunks, block_kinds=block_kinds,
             passage_vectors=index.dense.vectors(np.arange(fp, fp + np_)),
             sentence_vectors=store.sentence_vectors(np.arange(fs, fs + ns)).astype(np.float16),
             title_vector=None if titles is None else np.array(titles[rec.idx], dtype=np.float16),
         )
+
+
+def _block_code(doc: DocData, span: Span) -> int:
+    if span.kind == "heading":
+        return BLOCK_CODES["heading"]
+    kind = doc.block_kinds[span.block] if span.block < len(doc.block_kinds) else "paragraph"
+    return BLOCK_CODES[kind]
+
+
+def _sections(kinds: np.ndarray, docs: np.ndarray, doc_first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per sentence row, the first row of its section and the row after its last (headings open
+    sections, documents bound them); a heading row belongs to the section it opens."""
+    n = len(kinds)
+    rows = np.arange(n, dtype=np.int64)
+    heading = kinds == KIND_CODES["heading"]
+    doc_start = np.zeros(n, dtype=bool)
+    doc_start[doc_first[:-1][doc_first[:-1] < n]] = True
+    # Start: the latest (heading row + 1) or document start at or before each row.
+    opens = np.where(heading, rows + 1, np.where(doc_start, rows, 0))
+    start = np.maximum.accumulate(opens) if n else opens
+    # Stop: the next heading row after each row, or its document's end.
+    doc_stop = doc_first[docs.astype(np.int64) + 1] if n else rows
+    closes = np.where(heading, rows, n)
+    after = np.minimum.accumulate(closes[::-1])[::-1] if n else closes
+    nxt = np.append(after[1:], n)
+    stop = np.minimum(nxt, doc_stop)
+    return start, stop
 
 
 def _inconsistencies(index: LoadedIndex, passage_vectors: np.ndarray, manifest: dict[str, Any]) -> list[str]:

@@ -126,6 +126,16 @@ class SentenceStore(Protocol):
         """Every sentence row of a document, in reading order."""
         ...
 
+    def sentence_block_kinds(self, rows: Sequence[int] | np.ndarray) -> list[str]:
+        """The kind of the block each sentence row stands in: "paragraph", "list_item" or
+        "heading" (builds made before block kinds were stored read as paragraphs)."""
+        ...
+
+    def section(self, row: int) -> range:
+        """The rows of the section holding `row`: from after the heading that opens it (or the
+        document's first row) up to the document's next heading (or its end)."""
+        ...
+
 
 @dataclass
 class LoadedIndex:

@@ -12,6 +12,9 @@ from groundedqa.ingest.models import SPAN_KINDS, Chunk, PageRange, Skipped, Span
 #: A span kind's stored code is its position in SPAN_KINDS.
 KIND_CODES: dict[str, int] = {kind: code for code, kind in enumerate(SPAN_KINDS)}
 KIND_NAMES: dict[int, str] = {code: kind for kind, code in KIND_CODES.items()}
+#: Block kinds in the order of their stored codes (a build without them reads as paragraphs).
+BLOCK_KINDS: tuple[str, ...] = ("paragraph", "list_item", "heading")
+BLOCK_CODES: dict[str, int] = {kind: code for code, kind in enumerate(BLOCK_KINDS)}
 
 
 @dataclass
@@ -35,6 +38,7 @@ class DocData(StoredDocument):
 
     spans: list[Span] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
+    block_kinds: list[str] = field(default_factory=list)  # kind of each CleanDoc block, by index
     passage_vectors: np.ndarray | None = None  # (len(chunks), dim)
     sentence_vectors: np.ndarray | None = None  # (len(spans), dim)
     title_vector: np.ndarray | None = None  # (dim,)

@@ -31,6 +31,7 @@ from groundedqa.index.encoders import expected_model, load_encoder, same_encoder
 from groundedqa.index.pooling import normalize, span_vector
 from groundedqa.index.ports import Encoder, IndexBackend, LoadedIndex
 from groundedqa.index.records import DocData
+from groundedqa.index.withdrawals import WithdrawalError, read_withdrawals
 from groundedqa.ingest import chunk as chunk_mod
 from groundedqa.ingest import clean as clean_mod
 from groundedqa.ingest import load as load_mod
@@ -46,7 +47,7 @@ EMBED_SLICE = 2048
 #: document becomes:
 #: every document is then re-embedded. (Hashing the code instead would re-embed a 16k-article
 #: corpus for a comment fix.)
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 
 
 class IngestError(RuntimeError):
@@ -133,6 +134,7 @@ def prepare(doc: SourceDoc, settings: Settings, chash: str) -> DocData | Skipped
         doc_id=doc.doc_id, title=title, text=cleaned.text, metadata=metadata,
         references=list(cleaned.references), content_hash=chash, source=doc.source,
         pages=list(cleaned.pages), spans=spans, chunks=chunks,
+        block_kinds=[b.kind for b in cleaned.blocks],
         skipped_parts=[Skipped(doc.source, note) for note in cleaned.notes],
     )
 
@@ -252,6 +254,7 @@ def _build_from(sources: list[SourceDoc], old: LoadedIndex | None, pipeline: dic
     report.plan = plan
     report.removed_documents = len(plan.remove)
     report.kept_documents = len(plan.keep)
+    report.notes.extend(_withdrawn_notes(index_dir, hashes))
     if not sources:
         raise IngestError("no documents to index (every source was skipped); the live index is untouched")
     if options.on_plan is not None:
@@ -374,6 +377,18 @@ def plan_ingest(hashes: dict[str, str], indexed: dict[str, str],
     else:
         plan.keep = others
     return plan
+
+
+def _withdrawn_notes(index_dir: Path, given: dict[str, str]) -> list[str]:
+    """Say which given documents are withdrawn: they are indexed, but no answer quotes them
+    until they are restored (the withdrawal outlives builds)."""
+    try:
+        withdrawn = read_withdrawals(index_dir)
+    except WithdrawalError as exc:
+        return [str(exc)]
+    return [f"{doc_id} is withdrawn (by {w.by} on {w.at}: {w.reason or 'no reason given'}): "
+            f"indexed, but not quoted until `groundedqa restore {doc_id}`"
+            for doc_id, w in sorted(withdrawn.items()) if doc_id in given]
 
 
 def _load(paths: list[Path]) -> tuple[list[SourceDoc], list[Skipped]]:

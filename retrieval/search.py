@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal
 
 import numpy as np
@@ -29,6 +30,7 @@ class HybridSearch:
         self.weights = weights
         # Built with the service (0.15 s for 16k titles), not on a patient's first question.
         self.titles = TitleIndex(index.store.doc_titles)
+        self._rows_of: dict[str, int] | None = None
 
     # -- single methods -----------------------------------------------------------------------
     def dense(self, query_vector: np.ndarray, k: int) -> list[PassageHit]:
@@ -39,13 +41,19 @@ class HybridSearch:
         """BM25 over the passages' embedded text (title, headings, passage); zero scores dropped."""
         return self.index.lexical.search(query, k)
 
-    def hybrid(self, query: str, query_vector: np.ndarray, k: int) -> list[PassageHit]:
+    def hybrid(self, query: str, query_vector: np.ndarray, k: int,
+               exclude: Collection[str] = ()) -> list[PassageHit]:
         """Dense and BM25 candidates, rescored: cosine + lexical x min-max BM25 + title x title
-        match (see `titles`) + intent x cosine to the question without its topic."""
+        match (see `titles`) + intent x cosine to the question without its topic. Passages of
+        the documents in `exclude` (ids) are left out before anything is scored."""
         depth = max(k, FUSION_DEPTH)
         lexical = self.bm25(query, depth)
         ids = np.array(sorted({h.passage for h in self.dense(query_vector, depth)}
                               | {h.passage for h in lexical}), dtype=np.int64)
+        if len(ids) and exclude:
+            ids = ids[~np.isin(self.index.store.passage_docs(ids), self._doc_rows(exclude))]
+            kept = set(ids.tolist())
+            lexical = [h for h in lexical if h.passage in kept]
         if not len(ids):
             return []
         w = self.weights
@@ -66,6 +74,12 @@ class HybridSearch:
             scores += w.intent * (vectors @ self._intent_vector(query_vector, docs, scores, title))
         order = np.argsort(-scores, kind="stable")[:k]
         return [PassageHit(int(ids[i]), float(scores[i])) for i in order]
+
+    def _doc_rows(self, doc_ids: Collection[str]) -> np.ndarray:
+        """Rows in this build of the documents `doc_ids` (ids it does not hold are ignored)."""
+        if self._rows_of is None:
+            self._rows_of = {doc_id: n for n, doc_id in enumerate(self.index.store.doc_ids)}
+        return np.array([self._rows_of[d] for d in doc_ids if d in self._rows_of], dtype=np.int64)
 
     def _intent_vector(self, query_vector: np.ndarray, docs: np.ndarray, scores: np.ndarray,
                        title: np.ndarray) -> np.ndarray:

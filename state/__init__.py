@@ -1,19 +1,24 @@
 """The clinic's records that are not the index: document versions, answer records and feedback,
-coverage gaps, the admin build queue. One SQLAlchemy engine behind a URL (`GROUNDEDQA_STATE_URL`:
+coverage gaps, the admin build queue, the withdrawal history. One SQLAlchemy engine behind a URL (`GROUNDEDQA_STATE_URL`:
 SQLite by default, PostgreSQL for replicas), its schema migrated by Alembic.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from filelock import FileLock
 from sqlalchemy import Engine
 
 from groundedqa.state.db import StateError, current_revision, head_revision, make_engine, upgrade
 from groundedqa.state.feedback import FeedbackLog, UnknownAnswer
 from groundedqa.state.gaps import GapLog
+from groundedqa.state.lock import builder_lock
 from groundedqa.state.queue import ChangeQueue
 from groundedqa.state.versions import DocumentVersions
+from groundedqa.state.withdrawals import WithdrawalLog
 
 if TYPE_CHECKING:
     from groundedqa.settings import Settings
@@ -35,6 +40,7 @@ class StateStore:
                            text_retention_days=settings.question_retention_days,
                            join_similarity=settings.gap_topic_similarity)
         self.changes = ChangeQueue(engine)
+        self.withdrawals = WithdrawalLog(engine)
 
     @classmethod
     def open(cls, settings: Settings) -> StateStore:
@@ -43,7 +49,14 @@ class StateStore:
         engine = make_engine(settings.state_store_url())
         try:
             if engine.url.get_backend_name() == "sqlite":
-                upgrade(engine)
+                # Replicas on one machine start together: one migrates, the others then find
+                # the schema current.
+                database = engine.url.database
+                if database and database != ":memory:":
+                    with FileLock(f"{database}.migrate.lock", timeout=120):
+                        upgrade(engine)
+                else:
+                    upgrade(engine)
             elif current_revision(engine) != head_revision():
                 raise StateError(f"the state store {engine.url!r} is not at the current schema "
                                  f"({head_revision()}): run `groundedqa db upgrade`")
@@ -51,6 +64,10 @@ class StateStore:
             engine.dispose()
             raise
         return cls(engine, settings)
+
+    def builder_lock(self, index_dir: Path) -> AbstractContextManager[bool]:
+        """Become the clinic's one builder if no other process is (see `state/lock.py`)."""
+        return builder_lock(self.engine, index_dir)
 
     def purge(self) -> None:
         """Apply the retention periods (versions prune themselves when a build is recorded)."""

@@ -18,14 +18,26 @@ class StateError(RuntimeError):
     """The state store cannot be used; the message says why and what to do."""
 
 
+#: PostgreSQL URLs without a driver (and Heroku-style `postgres://`) use psycopg 3, the driver
+#: this package installs; SQLAlchemy's own default would be psycopg2.
+_POSTGRES_DRIVER = "postgresql+psycopg"
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets its folder created, WAL and a busy timeout."""
+    """An engine for `url`; SQLite gets its folder created, WAL and a busy timeout; PostgreSQL
+    (`postgresql://` or `postgresql+psycopg://`) goes through psycopg 3."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise StateError(f"GROUNDEDQA_STATE_URL={url!r} is not a database URL ({exc})") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername=_POSTGRES_DRIVER)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except (ArgumentError, ImportError) as exc:
+            raise StateError(f"GROUNDEDQA_STATE_URL names a database this install cannot reach "
+                             f"({type(exc).__name__}: {exc})") from exc
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})

@@ -1,8 +1,10 @@
 """The admin build queue: corpus changes waiting for (or included in) an index build.
 
-A change is `pending` until a builder claims every pending change at once (`building`), so
-changes arriving during a build wait together for the next one; the build marks them `done` with
-its build id, or `failed` with the reason.
+A change is `pending` until a builder claims every pending change at once (`building`, with the
+replica's name as `owner`), so changes arriving during a build wait together for the next one;
+the build marks them `done` with its build id, or `failed` with the reason. Only the holder of the
+builder lock (`state/lock.py`) claims, so `building` changes it finds are orphans of a builder
+that died, and it alone requeues them.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ class Change:
     finished_at: datetime | None
     build_id: str | None
     error: str | None
+    owner: str | None = None
 
     def to_dict(self) -> dict:
         return {"change": self.change_id, "doc_id": self.doc_id, "action": self.action,
                 "version": self.version, "status": self.status,
                 "requested_at": _iso(self.requested_at), "started_at": _iso(self.started_at),
                 "finished_at": _iso(self.finished_at), "build": self.build_id,
-                "error": self.error}
+                "error": self.error, "owner": self.owner}
 
 
 class ChangeQueue:
@@ -56,8 +59,9 @@ class ChangeQueue:
             row = db.execute(select(C).where(C.c.change_id == change_id)).first()
         return _change(row) if row else None
 
-    def claim(self) -> list[Change]:
-        """Mark every pending change as building and return them (empty: nothing to build)."""
+    def claim(self, owner: str | None = None) -> list[Change]:
+        """Mark every pending change as building by `owner` and return them (empty: nothing
+        to build). Call it holding the builder lock."""
         with self.engine.begin() as db:
             ids = [r.change_id for r in db.execute(
                 select(C.c.change_id).where(C.c.status == PENDING).with_for_update())]
@@ -65,7 +69,7 @@ class ChangeQueue:
                 return []
             # The status condition again: another builder may have claimed some meanwhile.
             db.execute(update(C).where(C.c.change_id.in_(ids), C.c.status == PENDING)
-                       .values(status=BUILDING, started_at=now()))
+                       .values(status=BUILDING, started_at=now(), owner=owner))
         return self._where(C.c.change_id.in_(ids), C.c.status == BUILDING)
 
     def finish(self, changes: list[Change], build_id: str | None, error: str | None = None) -> None:
@@ -77,11 +81,15 @@ class ChangeQueue:
                        .values(status=FAILED if error else DONE, finished_at=now(),
                                build_id=build_id, error=error))
 
-    def requeue_interrupted(self) -> int:
-        """Changes left `building` by a process that stopped mid-build go back to pending."""
+    def requeue_orphans(self) -> int:
+        """Changes left `building` by a builder that stopped mid-build go back to pending.
+
+        Only for the holder of the builder lock: while another replica holds it, its `building`
+        changes are in progress, not orphaned.
+        """
         with self.engine.begin() as db:
             return db.execute(update(C).where(C.c.status == BUILDING)
-                              .values(status=PENDING, started_at=None)).rowcount
+                              .values(status=PENDING, started_at=None, owner=None)).rowcount
 
     def pending(self) -> list[Change]:
         return self._where(C.c.status == PENDING)
@@ -105,7 +113,7 @@ class ChangeQueue:
 def _change(row) -> Change:
     return Change(row.change_id, row.doc_id, row.action, row.version, row.status,
                   utc(row.requested_at), utc(row.started_at), utc(row.finished_at), row.build_id,
-                  row.error)
+                  row.error, row.owner)
 
 
 def _iso(value: datetime | None) -> str | None:

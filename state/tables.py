@@ -103,6 +103,20 @@ admin_changes = Table(
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("build_id", String(64), nullable=True),
     Column("error", Text, nullable=True),
+    Column("owner", String(255), nullable=True),  # the replica building it (hostname:pid)
+)
+
+#: Withdrawals and restorations of documents, newest last: who, when, why (the live list is the
+#: index root's WITHDRAWN file; this is its history, kept with the clinic's records).
+document_withdrawals = Table(
+    "document_withdrawals", metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("doc_id", String(255), nullable=False, index=True),
+    Column("action", String(10), nullable=False),  # "withdraw" | "restore"
+    Column("reason", Text, nullable=True),
+    Column("actor", String(255), nullable=False),
+    Column("version", String(64), nullable=True),  # the live version when it happened
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 

@@ -72,3 +72,35 @@ def seed_app_server(seed_app):
 
     with serving(seed_app) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster for the session (tests/live_servers.py); skips without
+    Debian's postgresql package."""
+    from tests.live_servers import ServerUnavailable, postgres_server
+
+    try:
+        with postgres_server() as server:
+            yield server
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A throwaway redis-server for the session; its URL. Skips without Debian's redis-server."""
+    from tests.live_servers import ServerUnavailable, redis_server
+
+    try:
+        with redis_server() as server:
+            yield server.url()
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def postgres_url(postgres, request):
+    """A fresh database in the session's cluster, named for the test."""
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    return postgres.create_database(name)

@@ -6,11 +6,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from groundedqa.index.ports import PassageHit
+
+if TYPE_CHECKING:
+    from groundedqa.service import Service
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -79,3 +83,21 @@ class ScriptedReranker:
         self.seen.append([h.passage for h in hits])
         top = [h for p in self.first for h in hits if h.passage == p]
         return top + [h for h in hits if h.passage not in self.first]
+
+
+def fake_service(root: Path, articles: dict[str, str], redflags: str,
+                 abstain_below: float = 0.2) -> "Service":
+    """A Service over `articles` (file name -> text) written under `root`, built and loaded with
+    the HashingEncoder: the real stages, no model."""
+    from groundedqa.ingest.build import build_index
+    from groundedqa.service import Service
+    from groundedqa.settings import Settings
+
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in {**articles, "redflags.toml": redflags}.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(index=root / "index", corpus=corpus, abstain_below=abstain_below)
+    encoder = HashingEncoder()
+    build_index([corpus], settings.index, settings, embedder=encoder)
+    return Service.load(settings, encoder=encoder)

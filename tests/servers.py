@@ -39,3 +39,13 @@ def serving(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         app.state.admin_worker.stop()
+
+
+def until(condition, timeout: float = 60.0, step: float = 0.005) -> bool:
+    """Wait for `condition()` to hold; False when `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -153,6 +154,10 @@ def test_delete_removes_document_from_answers_and_corpus(client, clinic):
     cite = next(c for c in before["citations"] if c["doc_id"] == "ankle")
     response = client.delete("/v1/admin/documents/ankle", headers=admin_headers())
     assert response.status_code == 202
+    # The queued build is done when the live build no longer holds the document.
+    deadline = time.monotonic() + 60
+    while client.get("/v1/documents/ankle").status_code != 404 and time.monotonic() < deadline:
+        time.sleep(0.05)
     wait_until_built(client)
     assert not (clinic.settings.corpus / "ankle.md").exists()
     assert "ankle" not in (clinic.settings.corpus / "manifest.toml").read_text()

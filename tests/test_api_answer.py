@@ -24,7 +24,7 @@ def assert_safety(body: dict) -> None:
 
 def test_answer_has_every_documented_field(client):
     body = client.post("/v1/answer", json={"question": "can I deadlift with a pinched nerve?"}).json()
-    for field in ("question", "answer", "sentences", "citations", "abstained", "urgent",
+    for field in ("question", "answer", "sentences", "citations", "blocks", "abstained", "urgent",
                   "red_flags", "disclaimer", "index"):
         assert field in body
     assert body["sentences"] and not body["abstained"]
@@ -39,6 +39,17 @@ def test_answer_sentences_are_verbatim_at_their_offsets(client):
             cite = ids[cid]
             doc = client.get(f"/v1/documents/{cite['doc_id']}").json()
             assert doc["text"][cite["start"]:cite["end"]] == sentence["text"] == cite["quote"]
+
+
+def test_blocks_group_the_sentences_by_article_without_interleaving(client):
+    body = client.post("/v1/answer", json={"question": "which stretches help a pinched nerve?",
+                                           "max_sentences": 8}).json()
+    docs = {c["id"]: c["doc_id"] for c in body["citations"]}
+    assert [s for b in body["blocks"] for s in b["sentences"]] == body["sentences"]
+    assert len({b["doc_id"] for b in body["blocks"]}) == len(body["blocks"])
+    for block in body["blocks"]:
+        assert {docs[s["citations"][0]] for s in block["sentences"]} == {block["doc_id"]}
+        assert block["title"]
 
 
 def test_answer_string_carries_numbered_markers(client):

@@ -150,13 +150,13 @@ def test_sign_in_refuses_wrong_and_patient_keys(console: Console) -> None:
     assert {u.split("?")[0].removeprefix(console.url) for m, u in console.requests if "/v1/" in u} \
         == {"/v1/admin/status"}
     assert page.evaluate("sessionStorage.length") == 0
-    console.sign_in()
+    # Signed in, the console lists the documents (waited for: the heading shows first).
+    with page.expect_request(lambda r: "/v1/admin/documents" in r.url):
+        console.sign_in()
     expect(page.get_by_role("heading", name="Documents")).to_be_visible()
     expect(page.get_by_role("alert")).to_be_hidden()
     assert page.evaluate("sessionStorage.getItem('groundedqa-admin-key')") == ADMIN_KEY
     assert page.evaluate("localStorage.length") == 0 and page.evaluate("document.cookie") == ""
-    admin_calls = [u for _, u in console.requests if "/v1/admin/documents" in u]
-    assert admin_calls, "signed in, the console lists the documents"
     # A reload keeps the tab signed in; signing out forgets the key.
     page.reload()
     expect(page.get_by_role("heading", name="Documents")).to_be_visible()

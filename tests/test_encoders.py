@@ -81,7 +81,8 @@ def test_changing_variant_re_embeds_every_document(tmp_path):
     settings = Settings(index=tmp_path / "index")
     corpus = _corpus(tmp_path)
     build_index([corpus], settings.index, settings, embedder=VariantEncoder("torch"))
-    # Another variant is another encoder: only a whole-corpus (sync) ingest may rebuild with it.
+    # Another variant is another model: the index is rebuilt from the corpus (sync), as the
+    # README says, and nothing embedded by the old variant is reused.
     again = build_index([corpus], settings.index, settings, embedder=VariantEncoder("onnx"),
                         sync=True)
     assert again.changed and again.embedded_documents == 1 and again.reused_documents == 0
@@ -173,11 +174,11 @@ def test_batched_questions_get_the_same_vectors_and_answers(embedder, seed_setti
     assert np.allclose(np.array(batched), np.array(alone), atol=1e-6)
 
     service = Service.assemble(seed_service.index, batcher, seed_service.redflags, seed_settings)
-    def body(answer) -> dict:  # every answer has its own answer_id
-        return {k: v for k, v in answer.to_dict().items() if k != "answer_id"}
+    def content(answer) -> dict:
+        return {k: v for k, v in answer.to_dict().items() if k != "answer_id"}  # fresh per answer
 
-    answers = _concurrently(lambda q: body(service.answer(q)), QUESTIONS)
-    assert answers == [body(seed_service.answer(q)) for q in QUESTIONS]
+    answers = _concurrently(lambda q: content(service.answer(q)), QUESTIONS)
+    assert answers == [content(seed_service.answer(q)) for q in QUESTIONS]
     batcher.close()
 
 
@@ -220,6 +221,7 @@ def test_late_chunked_sentence_vectors_line_up_with_their_sentences(embedder):
 def test_serving_answers_without_importing_torch(seed_settings, seed_index):
     script = textwrap.dedent(f"""
         import sys
+        import time
         from fastapi.testclient import TestClient
         from groundedqa.api.app import create_app
         from groundedqa.settings import Settings
@@ -227,6 +229,10 @@ def test_serving_answers_without_importing_torch(seed_settings, seed_index):
         app = create_app(Settings(index={str(seed_settings.index)!r}, corpus={str(CORPUS)!r},
                                   rate_limit=None))
         with TestClient(app) as client:
+            for _ in range(1200):  # the index loads in the background; ready within a minute
+                if client.get("/readyz").status_code == 200:
+                    break
+                time.sleep(0.05)
             response = client.post("/v1/answer", json={{"question": "Can I deadlift with a pinched nerve?"}})
         assert response.status_code == 200, response.text
         loaded = sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)

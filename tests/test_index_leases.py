@@ -42,9 +42,10 @@ def test_build_a_running_server_still_serves_is_not_pruned(tmp_path) -> None:
     build_tiny(settings)
     write_corpus(tmp_path, knee=KNEE, back=BACK, shoulder=SHOULDER)
     newest = build_tiny(settings).build_id
+    # No request came between the builds, so the server still held `served`: its lease kept it.
     assert on_disk(settings) == {served, newest}
     response = client.post("/v1/answer", json=QUESTION)
-    assert response.status_code == 200 and response.json()["index"] == served
+    assert response.status_code == 200 and response.json()["index"] == newest
 
 
 def test_swapping_builds_ends_the_lease_on_the_old_one(tmp_path) -> None:

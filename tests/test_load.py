@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -247,11 +246,8 @@ def test_iter_sources_streams_docs_and_skips_in_order(tmp_path):
 
 
 @pytest.mark.skipif(not MEDQUAD.is_file(), reason="MedQuAD corpus not present")
-def test_medquad_corpus_streams_quickly():
-    started = time.perf_counter()
+def test_medquad_corpus_loads_every_answer():
     docs, skipped = load_sources([MEDQUAD])
-    elapsed = time.perf_counter() - started
     assert len(docs) == 16373 and skipped == []
     assert all(isinstance(d, SourceDoc) and d.format == "text" for d in docs[:100])
     assert docs[0].metadata["title"] and docs[0].source == f"{MEDQUAD}:1"
-    assert elapsed < 10

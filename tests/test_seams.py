@@ -11,10 +11,10 @@ import pytest
 
 from groundedqa.answer.redflags import load_redflags, resolve_citations
 from groundedqa.index.builds import open_index
-from groundedqa.ingest.build import build_index
 from groundedqa.service import Service
 from groundedqa.settings import Settings
-from tests.fakes import HashingEncoder, InMemoryDenseIndex, ScriptedReranker
+from tests.fakes import InMemoryDenseIndex, ScriptedReranker
+from tests.fakes import fake_service as build_fake_service
 
 REDFLAGS = """
 disclaimer = "General information, not a diagnosis."
@@ -36,15 +36,7 @@ Pendulum swings keep a stiff shoulder moving. Stop any shoulder stretch that cau
 
 @pytest.fixture()
 def fake_service(tmp_path: Path) -> Service:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "knee.txt").write_text(KNEE, encoding="utf-8")
-    (corpus / "shoulder.txt").write_text(SHOULDER, encoding="utf-8")
-    (corpus / "redflags.toml").write_text(REDFLAGS, encoding="utf-8")
-    settings = Settings(index=tmp_path / "index", corpus=corpus, abstain_below=0.2)
-    encoder = HashingEncoder()
-    build_index([corpus], settings.index, settings, embedder=encoder)
-    return Service.load(settings, encoder=encoder)
+    return build_fake_service(tmp_path, {"knee.txt": KNEE, "shoulder.txt": SHOULDER}, REDFLAGS)
 
 
 def test_fake_encoder_builds_and_answers_without_the_model(fake_service):

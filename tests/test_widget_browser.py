@@ -111,6 +111,25 @@ def test_answer_shows_cited_sentences_and_sources(page: Any) -> None:
     screenshot(page, "answer")
 
 
+def test_answer_shows_one_block_per_article_in_the_servers_order(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    turn, body = ask(page, IN_SCOPE)
+    assert body["blocks"], body
+    blocks = turn.get_by_test_id("gqa-block")
+    expect(blocks).to_have_count(len(body["blocks"]))
+    for i, block in enumerate(body["blocks"]):
+        shown = blocks.nth(i)
+        assert shown.get_attribute("data-doc-id") == block["doc_id"]
+        expect(shown.get_by_test_id("gqa-block-title")).to_contain_text(block["title"])
+        sentences = shown.get_by_test_id("gqa-sentence")
+        expect(sentences).to_have_count(len(block["sentences"]))
+        for j, sentence in enumerate(block["sentences"]):
+            expect(sentences.nth(j)).to_contain_text(sentence["text"])
+    # Every sentence of the answer stands in exactly one block.
+    expect(turn.get_by_test_id("gqa-sentence")).to_have_count(len(body["sentences"]))
+
+
 def test_citation_opens_article_with_quote_highlighted(page: Any) -> None:
     from playwright.sync_api import expect
 

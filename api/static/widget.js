@@ -103,6 +103,10 @@
     .urgent strong { display: block; font-size: 16px; margin-bottom: 4px; }
     .urgent p { margin: 0; }
     .abstained { font-weight: 600; }
+    .block { margin: 0 0 10px; padding-left: 10px; border-left: 3px solid #c7d0d8; }
+    .block-title { margin: 0 0 4px; color: #4a5661; font-size: 12px; font-weight: 600; }
+    .block-section { font-weight: 400; }
+    .block-text { margin: 0; }
     .note { color: #4a5661; font-size: 13px; }
     sup { font-size: 100%; line-height: 1; vertical-align: 0.45em; }
     .cite { display: inline-block; margin: 0 1px; padding: 1px 5px; min-width: 22px;
@@ -400,19 +404,46 @@
       if (body.message) reply.append(el("p", { class: "note" }, body.message));
     } else if (body.sentences.length) {
       const byId = new Map(body.citations.map((c) => [c.id, c]));
-      const answer = el("p", { class: "answer", "data-testid": "gqa-answer" });
-      body.sentences.forEach((sentence, i) => {
-        if (i) answer.append(" ");
-        const span = el("span", { "data-testid": "gqa-sentence" }, sentence.text);
-        for (const id of sentence.citations) {
-          if (byId.has(id)) span.append(el("sup", {}, citeButton(byId.get(id), String(id))));
-        }
-        answer.append(span);
-      });
+      const answer = el("div", { class: "answer", "data-testid": "gqa-answer" });
+      for (const block of answerBlocks(body)) answer.append(renderBlock(block, byId));
       reply.append(answer, sourcesList(body.citations));
     }
     if (body.answer_id && !containerId) reply.append(feedbackBar(body.answer_id));
     renderSafety(reply, body);
+  }
+
+  /** The answer's blocks: one per article, in the order the server gives. A server without
+   *  `blocks` gets one block per run of sentences from the same article. */
+  function answerBlocks(body) {
+    if (Array.isArray(body.blocks) && body.blocks.length) return body.blocks;
+    const byId = new Map(body.citations.map((c) => [c.id, c]));
+    const blocks = [];
+    for (const sentence of body.sentences) {
+      const cite = byId.get(sentence.citations[0]) || {};
+      const last = blocks[blocks.length - 1];
+      if (last && last.doc_id === cite.doc_id) last.sentences.push(sentence);
+      else blocks.push({ doc_id: cite.doc_id, title: cite.title || "", sentences: [sentence] });
+    }
+    return blocks;
+  }
+
+  /** One article's quotes, never interleaved with another's: its title (and the section the
+   *  quotes stand in), then its sentences in the article's reading order. */
+  function renderBlock(block, byId) {
+    const heading = el("p", { class: "block-title", "data-testid": "gqa-block-title" },
+      block.title || "");
+    if (block.section) heading.append(el("span", { class: "block-section" }, " · " + block.section));
+    const text = el("p", { class: "block-text" });
+    block.sentences.forEach((sentence, i) => {
+      if (i) text.append(" ");
+      const span = el("span", { "data-testid": "gqa-sentence" }, sentence.text);
+      for (const id of sentence.citations) {
+        if (byId.has(id)) span.append(el("sup", {}, citeButton(byId.get(id), String(id))));
+      }
+      text.append(span);
+    });
+    return el("section", { class: "block", "data-testid": "gqa-block",
+      "data-doc-id": block.doc_id || "" }, heading, text);
   }
 
   /** Helpful / not helpful for one answer; a second click on the other button changes it. */
