@@ -56,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "each response's grounding, score follow-ups, urgency across messages and context bleed "
         "per category, and exit 1 when a goal is missed.",
     )
-    p.add_argument("conversations", type=Path, metavar="FILE")
+    p.add_argument("conversations", type=Path, metavar="FILE",
+                   help="JSONL: one conversation per line (id, split, category, turns)")
     target = p.add_mutually_exclusive_group()
     target.add_argument("--index", metavar="DIR", help="index to load in-process (default: settings)")
     target.add_argument("--url", help="a running server to evaluate instead")

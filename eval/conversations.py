@@ -39,6 +39,7 @@ from groundedqa.eval.grounding import (
     missed_thresholds,
     parse_jsonl,
     read_question_file,
+    summary_head,
 )
 
 CATEGORIES = ("ellipsis", "reference", "continuation", "topic_shift", "urgent_across",
@@ -358,16 +359,7 @@ def summarize(results: list[TurnResult], thresholds: list[Threshold], target: st
 
 def summary_json(summary: ConversationSummary) -> dict[str, Any]:
     return {
-        "target": summary.target,
-        "seconds": round(summary.seconds, 3),
-        "metrics": summary.metrics.as_dict(),
-        "splits": {n: m.as_dict() for n, m in summary.splits.items()},
-        "categories": {n or "all": {c: m.as_dict() for c, m in cats.items()}
-                       for n, cats in summary.categories.items()},
-        "thresholds": {t.metric: {"option": t.option, "bound": t.bound,
-                                  "kind": "max" if t.ceiling else "min"} for t in summary.thresholds},
-        "missed": summary.missed,
-        "passed": not summary.missed,
+        **summary_head(summary),
         "urgent_misses": [_turn_json(r) for r in summary.urgent_misses],
         "results": [_turn_json(r) for r in summary.results],
     }

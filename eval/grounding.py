@@ -578,8 +578,9 @@ def select_split(questions: list[Question], split: str) -> list[Question]:
     return chosen
 
 
-def summary_json(summary: GroundingSummary) -> dict[str, Any]:
-    """The `--json` document: metrics, per-split metrics, thresholds and per-question outcomes."""
+def summary_head(summary: Any) -> dict[str, Any]:
+    """What every eval's `--json` document opens with: target, time, metrics overall, per split
+    and per category, thresholds, what was missed."""
     return {
         "target": summary.target,
         "seconds": round(summary.seconds, 3),
@@ -591,6 +592,13 @@ def summary_json(summary: GroundingSummary) -> dict[str, Any]:
                                   "kind": "max" if t.ceiling else "min"} for t in summary.thresholds},
         "missed": summary.missed,
         "passed": not summary.missed,
+    }
+
+
+def summary_json(summary: GroundingSummary) -> dict[str, Any]:
+    """The `--json` document: metrics, per-split metrics, thresholds and per-question outcomes."""
+    return {
+        **summary_head(summary),
         "results": [
             {
                 "line": r.question.line, "question": r.question.question, "kind": r.question.kind,
