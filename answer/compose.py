@@ -68,8 +68,8 @@ class CitedComposer:
 
     def _message(self, coverage: Coverage) -> str:
         flags = self.redflags
-        return {"medication": flags.medication_message,
-                "language": flags.language_message}.get(coverage.reason or "", flags.abstain_message)
+        return {"medication": flags.medication_message, "language": flags.language_message,
+                "followup": flags.followup_message}.get(coverage.reason or "", flags.abstain_message)
 
     def _urgent(self, query: Query, triage: TriageResult) -> Answer:
         """The seek-care message, then the articles' red flags for the concepts described."""

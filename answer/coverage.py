@@ -65,12 +65,13 @@ class SubjectCoverage:
         self.min_share = min_share
 
     def assess(self, query: Query, candidates: list[Candidate]) -> Coverage:
-        if asks_about_medication(query.search_text):
+        if asks_about_medication(query.subject):
             return Coverage(False, 0.0, "medication")
         best = candidates[0].score if candidates else 0.0
-        share, missing = self.subject_share(query.search_text, candidates[:EVIDENCE_SENTENCES])
+        share, missing = self.subject_share(query.subject, candidates[:EVIDENCE_SENTENCES])
         confidence = float(min(1.0, max(0.0, best * (1.0 + share) / 2.0)))
-        covered = best >= self.tuning.abstain_below and share >= self.min_share
+        floor = self.tuning.abstain_below if query.abstain_below is None else query.abstain_below
+        covered = best >= floor and share >= self.min_share
         return Coverage(covered, confidence if covered else 0.0,
                         None if covered else "not_covered", tuple(missing))
 

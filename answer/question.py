@@ -10,7 +10,7 @@ from typing import Protocol
 from groundedqa.answer.language import ENGLISH, LanguageDetector
 from groundedqa.answer.normalise import normalise_question
 from groundedqa.answer.triage import Triage
-from groundedqa.answer.types import MAX_SENTENCES_CAP, AnswerTuning, Query
+from groundedqa.answer.types import MAX_HISTORY, MAX_SENTENCES_CAP, AnswerTuning, Query
 from groundedqa.index.ports import Encoder
 
 
@@ -40,7 +40,8 @@ class QuestionReader(Protocol):
 
 
 class PlainQuestionReader:
-    """Validates, normalises, drops clauses that deny symptoms, and encodes once."""
+    """Validates, normalises, drops clauses that deny symptoms, and encodes once: the question and
+    the patient's earlier messages (`history`, oldest first) in ONE encoder call."""
 
     def __init__(self, encoder: Encoder, triage: Triage, tuning: AnswerTuning,
                  language: LanguageDetector | None = None) -> None:
@@ -55,16 +56,43 @@ class PlainQuestionReader:
         limit = self.tuning.max_sentences if max_sentences is None else max_sentences
         if not 1 <= limit <= MAX_SENTENCES_CAP:
             raise InvalidQuestion(f"max_sentences must be between 1 and {MAX_SENTENCES_CAP}")
+        earlier = validate_history(history, self.tuning.max_question_chars)
+        parts = [self._parts(t) for t in (*earlier, text)]
+        texts = list(dict.fromkeys(t for p in parts for t in (p[2], *p[3])))
+        vectors = self.encoder.encode(texts)  # the request's one model call
+        row = {t: i for i, t in enumerate(texts)}
+        queries = [
+            Query(asked=asked, text=normal, search_text=search, vector=vectors[row[search]],
+                  limit=limit, language=language, clauses=tuple(clauses),
+                  clause_vectors=vectors[[row[c] for c in clauses]] if clauses else None)
+            for asked, (normal, language, search, clauses) in zip((*earlier, text), parts)
+        ]
+        current = queries[-1]
+        current.history = tuple(earlier)
+        current.earlier = tuple(queries[:-1])
+        return current
+
+    def _parts(self, text: str) -> tuple[str, str, str, list[str]]:
+        """(normalised text, language, what retrieval looks for, the clauses triage reads)."""
         normal = normalise_question(text)
         language = self.language.detect(normal.text)
         # Denied symptoms ("no numbness in my groin") would steer retrieval toward red-flag text,
         # so retrieval looks for the question's focus without them.
         search_text = self.triage.without_negated(normal.focus) if language == ENGLISH else normal.focus
-        clauses = self.triage.clause_texts(normal.text, language)
-        texts = list(dict.fromkeys([search_text, *clauses]))
-        vectors = self.encoder.encode(texts)  # the request's one model call
-        row = {t: i for i, t in enumerate(texts)}
-        return Query(asked=text, text=normal.text, search_text=search_text, vector=vectors[0],
-                     limit=limit, history=tuple(history), language=language,
-                     clauses=tuple(clauses),
-                     clause_vectors=vectors[[row[c] for c in clauses]] if clauses else None)
+        return normal.text, language, search_text, self.triage.clause_texts(normal.text, language)
+
+
+def validate_history(history: object, max_chars: int) -> list[str]:
+    """The patient's earlier messages, each validated like a question (InvalidQuestion names the
+    bad entry: "history[2]: question is empty"), the most recent MAX_HISTORY kept."""
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise InvalidQuestion("history must be a list of the patient's earlier messages")
+    out = []
+    for i, entry in enumerate(history):
+        try:
+            out.append(validate_question(entry, max_chars))
+        except InvalidQuestion as exc:
+            raise InvalidQuestion(f"history[{i}]: {exc}") from exc
+    return out[-MAX_HISTORY:]

@@ -58,6 +58,8 @@ class RedFlagConfig:
     medication_message: str = ""
     #: Questions in a language the service does not answer in get this.
     language_message: str = ""
+    #: A follow-up with nothing earlier to refer to ("what about the other one?") gets this.
+    followup_message: str = ""
     #: Examples of what is NOT urgent, by kind (in_scope, denied, near_miss): the urgent scorer's
     #: negatives. Each kind may hold English phrasings and other languages under their codes.
     not_urgent: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
@@ -97,6 +99,7 @@ def load_redflags(path: Path) -> RedFlagConfig:
             concepts=concepts,
             medication_message=_optional_text(data, "medication_message") or abstain,
             language_message=_optional_text(data, "language_message") or abstain,
+            followup_message=_optional_text(data, "followup_message") or abstain,
             not_urgent=_not_urgent(data.get("not_urgent", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:

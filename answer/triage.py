@@ -6,6 +6,12 @@ one ("if I ever ..."). Every remaining clause, and every pair of neighbouring on
 weak" + "it's worse every day"), is scored by the urgent scorer (`urgent.UrgentScorer`); the
 question is urgent when any of them reaches the operating point `URGENT_AT`.
 
+In a conversation the patient's earlier messages are read the same way and scored again with
+every request (the server keeps no state), so a red flag reported once keeps every later answer
+urgent; a clause of one message and a clause of an earlier one are also scored as a pair, so
+symptoms told in pieces combine ("sciatica down my left leg" ... "now my right leg too"). Denied
+clauses never enter a unit, in any message.
+
 The clause vectors come from the reader's one encoder call per request; a pair's vector is the
 normalised mean of its clauses' (MiniLM's mean pooling makes that a close stand-in for encoding
 the pair).
@@ -38,6 +44,7 @@ class TriageResult:
     concepts: list[str] = field(default_factory=list)  # described concepts, most likely first
     score: float = 0.0  # the highest P(concept) of any clause or pair of clauses
     evidence: str = ""  # the clause (or pair) that scored highest
+    from_earlier: bool = False  # urgent only because of what earlier messages said
 
 
 class Triage:
@@ -80,22 +87,32 @@ class Triage:
 
     def assess(self, query: Query) -> TriageResult:
         """Urgent when a described clause, or two neighbouring ones, score at the operating
-        point for any concept."""
-        texts = list(query.clauses)
-        if not texts:
-            return TriageResult(False)
-        vectors = np.asarray(query.clause_vectors, dtype=np.float32)
-        # Context-only clauses ("only my left leg", "it used to be ...") count only in a pair.
-        context = {c.described for c in self._clauses(query.text, query.language) if c.past}
-        alone = [i for i, t in enumerate(texts) if t not in context]
-        units, unit_vectors = [texts[i] for i in alone], [vectors[i] for i in alone]
-        for i in range(len(texts) - 1):
-            if texts[i] in context and texts[i + 1] in context:
-                continue  # two context clauses describe nothing current
-            mean = vectors[i] + vectors[i + 1]
-            norm = float(np.linalg.norm(mean))
-            units.append(f"{texts[i]}, {texts[i + 1]}")
-            unit_vectors.append(mean / norm if norm > 1e-6 else mean)
+        point for any concept; in a conversation, also when a clause of one message and a clause
+        of an earlier one do together ("my left leg" ... "now my right leg too"), or when an
+        earlier message was urgent (every unit of the earlier messages is scored again, so an
+        urgent conversation stays urgent)."""
+        messages = [m for m in (*query.earlier, query) if m.clauses]
+        units: list[str] = []
+        unit_vectors: list[np.ndarray] = []
+        own = 0  # units of the current message come first
+        described: list[list[tuple[str, np.ndarray, bool]]] = []
+        for m in reversed(messages):  # the current message first, then the most recent
+            texts, vectors, context = self._read(m)
+            u, v = self._message_units(texts, vectors, context)
+            units += u
+            unit_vectors += v
+            if m is query:
+                own = len(units)
+            described.append([(t, vectors[i], t in context) for i, t in enumerate(texts)])
+        # Pairs across messages: each clause of a message with each clause of an earlier one, the
+        # most recent messages first, at most MAX_CLAUSES clauses in all.
+        flat = [(n, c) for n, clauses in enumerate(described) for c in clauses][:MAX_CLAUSES]
+        for i, (n, (a, va, ca)) in enumerate(flat):
+            for m, (b, vb, cb) in flat[i + 1:]:
+                if m == n or (ca and cb):
+                    continue
+                units.append(f"{b}, {a}")
+                unit_vectors.append(_mean(va, vb))
         if not units or not self.scorer.labels:
             return TriageResult(False)
         proba = self.scorer.probabilities(units, np.vstack(unit_vectors), query.language)
@@ -108,4 +125,33 @@ class Triage:
             for j in np.argsort(-strongest):
                 if strongest[j] >= self.threshold / 2 or not concepts:
                     concepts.append(self.scorer.labels[int(j)])
-        return TriageResult(score >= self.threshold, concepts, score, units[best])
+        from_earlier = score >= self.threshold and (not own or float(urgent_p[:own].max()) < self.threshold)
+        return TriageResult(score >= self.threshold, concepts, score, units[best], from_earlier)
+
+    def _read(self, query: Query) -> tuple[list[str], np.ndarray, set[str]]:
+        texts = list(query.clauses)
+        vectors = np.asarray(query.clause_vectors, dtype=np.float32)
+        # Context-only clauses ("only my left leg", "it used to be ...") count only in a pair.
+        context = {c.described for c in self._clauses(query.text, query.language) if c.past}
+        return texts, vectors, context
+
+    @staticmethod
+    def _message_units(texts: list[str], vectors: np.ndarray,
+                       context: set[str]) -> tuple[list[str], list[np.ndarray]]:
+        """One message's clauses (context ones left out) and its neighbouring pairs."""
+        alone = [i for i, t in enumerate(texts) if t not in context]
+        units, unit_vectors = [texts[i] for i in alone], [vectors[i] for i in alone]
+        for i in range(len(texts) - 1):
+            if texts[i] in context and texts[i + 1] in context:
+                continue  # two context clauses describe nothing current
+            units.append(f"{texts[i]}, {texts[i + 1]}")
+            unit_vectors.append(_mean(vectors[i], vectors[i + 1]))
+        return units, unit_vectors
+
+
+def _mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The normalised mean of two clause vectors: MiniLM's mean pooling makes it a close stand-in
+    for encoding the pair."""
+    mean = a + b
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 1e-6 else mean

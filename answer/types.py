@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 #: The most sentences any answer may quote (requests may ask for fewer).
 MAX_SENTENCES_CAP = 20
+#: The most recent earlier messages of a conversation a request reads (older ones are ignored).
+MAX_HISTORY = 10
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,19 @@ class Query:
     clause_vectors: np.ndarray | None = None  # their encodings, from the same encoder call
     #: Ids of documents never to quote (withdrawn by the clinic), as of this request.
     withheld: frozenset[str] = frozenset()
+    #: The patient's earlier messages (oldest first, the most recent MAX_HISTORY), read like this
+    #: one and encoded in the same encoder call.
+    earlier: tuple["Query", ...] = ()
+    #: The words whose presence in the evidence decides coverage (default: `search_text`); for a
+    #: follow-up, the message's own words rather than the subject carried over.
+    subject_text: str | None = None
+    #: The best sentence score under which coverage abstains, when not the tuning's (a follow-up
+    #: on a covered subject: its words are diluted by the carried ones).
+    abstain_below: float | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.search_text if self.subject_text is None else self.subject_text
 
 
 @dataclass
@@ -96,7 +111,8 @@ class Coverage:
 
     `reason` says why an uncovered question is not answered: "not_covered" (the articles do not
     discuss what was asked), "medication" (medicines, doses, prescriptions: the patient's doctor
-    or pharmacist answers those) or "language" (not written in English).
+    or pharmacist answers those), "language" (not written in English) or "followup" (a follow-up
+    with nothing earlier in the conversation to refer to).
     """
 
     covered: bool

@@ -136,9 +136,13 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         """Answer with verbatim cited sentences, red flags and disclaimer (see the README)."""
         if has_lone_surrogate(body.question):
             raise ApiError(422, "invalid_question", LONE_SURROGATE)
+        history = body.history or []
+        for i, entry in enumerate(history):
+            if has_lone_surrogate(entry):
+                raise ApiError(422, "invalid_question", f"history[{i}]: {LONE_SURROGATE}")
         service = live()
         try:
-            result = service.answer(body.question, body.max_sentences).to_dict()
+            result = service.answer(body.question, body.max_sentences, history).to_dict()
         except InvalidQuestion as exc:
             raise ApiError(422, "invalid_question", str(exc)) from exc
         if not is_admin(request):  # the console's Try it: the clinic's tests, not a patient's
@@ -250,7 +254,8 @@ def describe_validation_error(errors: list[dict[str, Any]]) -> tuple[int, str, s
         return 400, "invalid_json", INVALID_JSON
     if not loc and kind in ("model_attributes_type", "dict_type", "model_type"):
         return 422, "invalid_body", "the request body must be a JSON object like {\"question\": \"...\"}"
-    field = ".".join(loc) or "body"
+    # "history[2]", as the client wrote the list, not pydantic's "history.2"
+    field = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc).lstrip(".") or "body"
     if kind == "missing":
         return 422, "missing_field", f"'{field}' is required"
     return 422, "invalid_field", f"'{field}': {first.get('msg', 'invalid value')}"

@@ -14,6 +14,10 @@ class AnswerRequest(BaseModel):
     max_sentences: StrictInt | None = Field(
         None, ge=1, le=20, description="How many quoted sentences at most (default 5)."
     )
+    history: list[StrictStr] | None = Field(
+        None, description="The patient's earlier messages in this conversation, oldest first "
+        "(the most recent 10 are read; each is checked like `question`). The server keeps no "
+        "conversation: send them with every message.")
 
 
 class Citation(BaseModel):
@@ -86,6 +90,12 @@ class AnswerResponse(BaseModel):
     red_flags: list[RedFlag]
     disclaimer: str
     index: str = Field(..., description="Build id of the index that answered.")
+    interpreted_as: str = Field("", description="What was searched, in the patient's own words: "
+                                "the message, or for a follow-up the conversation's messages it "
+                                "was read with (joined by \" … \").")
+    context_used: bool = Field(False, description="Earlier messages (`history`) shaped this "
+                               "answer: a follow-up resolved with them, or a red flag reported "
+                               "earlier in the conversation.")
     answer_id: str = Field(..., description="Names this answer in POST /v1/feedback.")
 
 

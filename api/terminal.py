@@ -12,6 +12,8 @@ from rich.text import Text
 def render_answer(result: dict[str, Any], console: Console | None = None) -> None:
     """Seek-care banner first when urgent, then the cited sentences, sources, red flags, disclaimer."""
     console = console or Console()
+    if result.get("context_used"):
+        console.print(Text(f"Read with the earlier messages: {result['interpreted_as']}", style="dim"))
     if result["urgent"]:
         console.print(Panel(Text(result["urgent_message"], style="bold"), title="Seek care now",
                             border_style="bold red"))

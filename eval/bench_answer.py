@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from groundedqa.answer.types import MAX_HISTORY
 from groundedqa.errors import CliError
 from groundedqa.eval.server import cpu_seconds, rss_bytes, running_server, running_trivial_server
 from groundedqa.settings import Settings
@@ -34,6 +35,10 @@ def register_bench_answer(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", type=Path, metavar="FILE", default=None,
                    help="also profile the answer path in-process (pyinstrument) and write the "
                    "text profile to FILE; prints the answer's non-model time p50/p95")
+    p.add_argument("--history", type=int, default=0, metavar="N",
+                   help="also time each question sent with N earlier messages as `history` (the "
+                   "N questions before it in the set), interleaved with the same question alone: "
+                   "p50/p95 for 0 and N turns in the same run")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -50,6 +55,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     questions = _read_questions(args.questions)
     if args.rounds < 1:
         raise CliError("--rounds must be at least 1")
+    if not 0 <= args.history <= MAX_HISTORY:
+        raise CliError(f"--history must be between 0 and {MAX_HISTORY} (the server reads the "
+                       f"{MAX_HISTORY} most recent messages)")
     # The phases run one after the other: on two cores, a server's idle threads would slow an
     # encode interleaved with its requests and flatter the ratio.
     torch_model = TorchEncoder.load(settings.model, settings.encode_batch_size, settings.query_threads)
@@ -70,8 +78,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             httpx.Client(timeout=60) as client:
         answered = [0]
 
-        def ask(q: str) -> None:
-            response = client.post(url + "/v1/answer", json={"question": q})
+        def ask(q: str, history: list[str] | None = None) -> None:
+            body = {"question": q, **({"history": history} if history else {})}
+            response = client.post(url + "/v1/answer", json=body)
             if response.status_code != 200:
                 raise CliError(f"/v1/answer answered {response.status_code} for {q!r}")
             answered[0] += 1
@@ -84,19 +93,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         # CPU the server spent from its start to its first answer: on a machine shared with other
         # work, the wall time above also counts the time its threads waited for a core.
         first_answer_cpu_s = cpu_seconds(pid)
-        http = _timed(ask, questions, args.rounds)
+        if args.history:
+            http, with_history = _timed_pairs(ask, questions, args.rounds, args.history)
+        else:
+            http, with_history = _timed(ask, questions, args.rounds), []
         memory["rss_end_mib"] = (rss_bytes(pid) or 0) / MIB
     result = {"requests": len(http), "start_to_first_answer_s": first_answer_s,
               "start_to_first_answer_cpu_s": first_answer_cpu_s, "encoder": settings.encoder,
               **memory}
-    for name, times in (("http", http), ("torch_encode", bare_torch), ("served_encode", bare_served),
-                        ("trivial_http", trivial)):
+    timings = [("http", http), ("torch_encode", bare_torch), ("served_encode", bare_served),
+               ("trivial_http", trivial)]
+    if with_history:
+        result["history_turns"] = args.history
+        timings.append(("http_history", with_history))
+    for name, times in timings:
         result[f"{name}_p50_ms"] = percentile(times, 0.5) * 1000
         result[f"{name}_p95_ms"] = percentile(times, 0.95) * 1000
     for q in ("p50", "p95"):
         result[f"{q}_ratio_torch"] = result[f"http_{q}_ms"] / result[f"torch_encode_{q}_ms"]
         floor = result[f"served_encode_{q}_ms"] + result[f"trivial_http_{q}_ms"]
         result[f"{q}_ratio_floor"] = result[f"http_{q}_ms"] / floor
+    if with_history:
+        for q in ("p50", "p95"):
+            result[f"{q}_ratio_history"] = result[f"http_history_{q}_ms"] / result[f"http_{q}_ms"]
     result.update(profile)
     if args.json:
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}))
@@ -115,6 +134,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
               f"time by then {r['start_to_first_answer_cpu_s']:.1f} s); server RSS after "
               f"{RSS_AFTER_ANSWERS} answers {r.get('rss_after_50_answers_mib', 0):.0f} MiB (goal ≤ 350 MB), "
               f"at the end {r['rss_end_mib']:.0f} MiB")
+        if with_history:
+            print(f"with {r['history_turns']} turns of history (same run, interleaved): p50 "
+                  f"{r['http_history_p50_ms']:.1f} ms, p95 {r['http_history_p95_ms']:.1f} ms; "
+                  f"÷ no history: p50 {r['p50_ratio_history']:.2f}, p95 {r['p95_ratio_history']:.2f}")
         if profile:
             print(f"answer path besides the model (in-process): wall p50 {r['non_model_p50_ms']:.3f} ms, "
                   f"p95 {r['non_model_p95_ms']:.3f} ms; thread CPU p50 "
@@ -189,6 +212,21 @@ def _timed(call, questions: list[str], rounds: int) -> list[float]:
             call(q)
             times.append(time.perf_counter() - t)
     return times
+
+
+def _timed_pairs(ask, questions: list[str], rounds: int, turns: int) -> tuple[list[float], list[float]]:
+    """Seconds per answer of each question alone and with the `turns` questions before it as its
+    history, alternating which goes first: both see the same machine load."""
+    alone, with_history = [], []
+    for r in range(rounds):
+        for i, q in enumerate(questions):
+            history = [questions[(i - k) % len(questions)] for k in range(turns, 0, -1)]
+            pair = [(alone, None), (with_history, history)]
+            for times, sent in (pair if (r + i) % 2 == 0 else pair[::-1]):
+                t = time.perf_counter()
+                ask(q, sent)
+                times.append(time.perf_counter() - t)
+    return alone, with_history
 
 
 def _read_questions(path: Path) -> list[str]:

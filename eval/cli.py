@@ -14,7 +14,7 @@ from typing import Any
 
 from groundedqa.errors import CliError
 from groundedqa.eval import answers as answers_eval
-from groundedqa.eval import grounding
+from groundedqa.eval import conversations, grounding
 from groundedqa.eval.clients import HttpClient, PipelineClient
 from groundedqa.settings import Settings
 
@@ -49,6 +49,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(t.option, type=float, default=t.bound, metavar="X",
                        help=f"{'maximum' if t.ceiling else 'minimum'} {t.metric} (default {t.bound:g})")
     p.set_defaults(func=run_grounding)
+
+    p = sub.add_parser(
+        "conversations", help="play multi-turn conversations; non-zero exit when a goal is missed",
+        description="Send every conversation turn by turn (earlier messages as `history`), verify "
+        "each response's grounding, score follow-ups, urgency across messages and context bleed "
+        "per category, and exit 1 when a goal is missed.",
+    )
+    p.add_argument("conversations", type=Path, metavar="FILE",
+                   help="JSONL: one conversation per line (id, split, category, turns)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--index", metavar="DIR", help="index to load in-process (default: settings)")
+    target.add_argument("--url", help="a running server to evaluate instead")
+    p.add_argument("--api-key", default=None, help=f"X-API-Key for --url (default: ${API_KEY_ENV})")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per HTTP request (--url)")
+    p.add_argument("--split", metavar="NAME", default=None,
+                   help="only the conversations of this split (e.g. tune or holdout)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--show-failures", action="store_true",
+                   help="list every failed turn and why (not with --json: it has them all)")
+    for t in conversations.DEFAULT_GOALS:
+        p.add_argument(t.option, type=float, default=t.bound, metavar="X",
+                       help=f"{'maximum' if t.ceiling else 'minimum'} {t.metric} (default {t.bound:g})")
+    p.set_defaults(func=run_conversations, max_sentences=None)
 
     p = sub.add_parser(
         "retrieval", help="nDCG/Recall/MRR/MAP of each retrieval method on a BEIR folder",
@@ -161,10 +184,12 @@ def make_client(args: argparse.Namespace, settings: Settings) -> Any:
     return PipelineClient(service, f"index {index}", args.max_sentences)
 
 
-def thresholds_from(args: argparse.Namespace) -> list[grounding.Threshold]:
+def thresholds_from(args: argparse.Namespace,
+                    defaults: tuple[grounding.Threshold, ...] = grounding.DEFAULT_THRESHOLDS,
+                    ) -> list[grounding.Threshold]:
     """The thresholds with the bounds given on the command line."""
     out = []
-    for t in grounding.DEFAULT_THRESHOLDS:
+    for t in defaults:
         bound = getattr(args, t.option.lstrip("-").replace("-", "_"))
         if not 0.0 <= bound <= 1.0:
             raise CliError(f"{t.option} must be between 0 and 1, got {bound:g}")
@@ -214,6 +239,39 @@ def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
             print(f"report written to {args.report}")
     for line in summary.missed:
         print(f"threshold missed: {line}", file=sys.stderr)
+    return summary.exit_code
+
+
+# ------------------------------------------------------------------------------------------------
+# eval conversations
+# ------------------------------------------------------------------------------------------------
+
+def run_conversations(args: argparse.Namespace, settings: Settings) -> int:
+    """Play, verify, score, show; 0 when every goal is met, 1 when one is missed."""
+    from rich.console import Console
+
+    try:
+        items = conversations.load_conversations(args.conversations)
+        if args.split:
+            items = conversations.select_split(items, args.split)
+    except grounding.QuestionFileError as exc:
+        raise CliError(str(exc)) from exc
+    goals = thresholds_from(args, conversations.DEFAULT_GOALS)
+    client = make_client(args, settings)
+    t0 = time.perf_counter()
+    try:
+        results = ask_all("conversations", len(items),
+                          lambda advance: conversations.run_conversations(items, client, advance),
+                          not args.json)
+    finally:
+        getattr(client, "close", lambda: None)()
+    summary = conversations.summarize(results, goals, client.target, time.perf_counter() - t0)
+    if args.json:
+        print(json.dumps(conversations.summary_json(summary), indent=2, default=str))
+    else:
+        conversations.render(summary, Console(), args.show_failures)
+    for line in summary.missed:
+        print(f"goal missed: {line}", file=sys.stderr)
     return summary.exit_code
 
 

@@ -24,7 +24,7 @@ class AnswerClient(Protocol):
 
     target: str
 
-    def answer(self, question: str) -> dict: ...
+    def answer(self, question: str, history: list[str] | None = None) -> dict: ...
 
     def document_text(self, doc_id: str) -> str | None: ...
 
@@ -37,10 +37,11 @@ class PipelineClient:
         self.target = target
         self.max_sentences = max_sentences
 
-    def answer(self, question: str) -> dict:
-        """The pipeline's response body; AnswerFailed when it rejects the question."""
+    def answer(self, question: str, history: list[str] | None = None) -> dict:
+        """The pipeline's response body (`history`: the patient's earlier messages, oldest
+        first); AnswerFailed when it rejects the question."""
         try:
-            return self.service.answer(question, self.max_sentences).to_dict()
+            return self.service.answer(question, self.max_sentences, tuple(history or ())).to_dict()
         except ValueError as exc:  # InvalidQuestion is a ValueError
             raise AnswerFailed(str(exc)) from exc
 
@@ -85,9 +86,14 @@ class HttpClient:
             time.sleep(delay)
             waited += delay
 
-    def answer(self, question: str) -> dict:
-        """POST /v1/answer; AnswerFailed for a non-200 answer, CliError when unreachable."""
+    def answer(self, question: str, history: list[str] | None = None) -> dict:
+        """POST /v1/answer; AnswerFailed for a non-200 answer, CliError when unreachable.
+
+        `history` (the patient's earlier messages, oldest first) is sent when given, even empty;
+        None leaves the field out."""
         body: dict[str, Any] = {"question": question}
+        if history is not None:
+            body["history"] = list(history)
         if self.max_sentences is not None:
             body["max_sentences"] = self.max_sentences
         response = self._request("POST", "/v1/answer", json=body)

@@ -12,9 +12,11 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from groundedqa.eval.clients import AnswerClient, AnswerFailed
+
+T = TypeVar("T")
 
 KINDS = ("answer", "abstain", "urgent")
 #: An expected document must be among this many distinct cited documents to count as answered.
@@ -85,18 +87,28 @@ def parse_question(obj: Any, where: str, line: int = 0) -> Question:
 
 def load_questions(path: Path) -> list[Question]:
     """Read a JSONL question file (blank lines skipped); QuestionFileError names the bad line."""
+    return parse_questions(read_question_file(path), str(path))
+
+
+def read_question_file(path: Path) -> str:
+    """The text of a question file; QuestionFileError when it is missing or unreadable."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise QuestionFileError(f"{path}: no such file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise QuestionFileError(f"{path}: cannot read: {exc}") from exc
-    return parse_questions(text, str(path))
 
 
 def parse_questions(text: str, name: str) -> list[Question]:
     """The questions of JSONL `text` (an uploaded file); errors are prefixed `name:line`."""
-    questions = []
+    return parse_jsonl(text, name, parse_question, "questions")
+
+
+def parse_jsonl(text: str, name: str, parse: Callable[[Any, str, int], T], noun: str) -> list[T]:
+    """`parse(object, "name:line", line)` of every non-blank line of JSONL `text`;
+    QuestionFileError for a line that is not JSON, or no lines at all."""
+    out = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -104,10 +116,10 @@ def parse_questions(text: str, name: str) -> list[Question]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise QuestionFileError(f"{name}:{n}: not valid JSON ({exc.msg})") from exc
-        questions.append(parse_question(obj, f"{name}:{n}", n))
-    if not questions:
-        raise QuestionFileError(f"{name}: no questions")
-    return questions
+        out.append(parse(obj, f"{name}:{n}", n))
+    if not out:
+        raise QuestionFileError(f"{name}: no {noun}")
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -566,8 +578,9 @@ def select_split(questions: list[Question], split: str) -> list[Question]:
     return chosen
 
 
-def summary_json(summary: GroundingSummary) -> dict[str, Any]:
-    """The `--json` document: metrics, per-split metrics, thresholds and per-question outcomes."""
+def summary_head(summary: Any) -> dict[str, Any]:
+    """What every eval's `--json` document opens with: target, time, metrics overall, per split
+    and per category, thresholds, what was missed."""
     return {
         "target": summary.target,
         "seconds": round(summary.seconds, 3),
@@ -579,6 +592,13 @@ def summary_json(summary: GroundingSummary) -> dict[str, Any]:
                                   "kind": "max" if t.ceiling else "min"} for t in summary.thresholds},
         "missed": summary.missed,
         "passed": not summary.missed,
+    }
+
+
+def summary_json(summary: GroundingSummary) -> dict[str, Any]:
+    """The `--json` document: metrics, per-split metrics, thresholds and per-question outcomes."""
+    return {
+        **summary_head(summary),
         "results": [
             {
                 "line": r.question.line, "question": r.question.question, "kind": r.question.kind,

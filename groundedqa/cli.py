@@ -189,19 +189,60 @@ def serve(settings: Settings, encoder, *, host: str | None = None, port: int | N
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    """Answer one question in the terminal (or print the exact HTTP body with --json)."""
-    from groundedqa.api.app import answer_json
+    """Answer one question in the terminal (or print the exact HTTP body with --json);
+    `--history`: the patient's earlier messages, oldest first, as the HTTP `history`."""
     from groundedqa.service import Service
 
     service = Service.load(settings)
-    result = service.answer(args.question, args.max_sentences).to_dict()
-    if args.json:
+    result = service.answer(args.question, args.max_sentences, args.history or ()).to_dict()
+    _show(result, args.json)
+    return 0
+
+
+#: Typed alone on a line, these end `groundedqa chat`.
+CHAT_EXIT = frozenset({"exit", "quit"})
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """A conversation in the terminal: one message per line, each answered with the earlier ones
+    as its history, until end of input or "exit". A message the service rejects gets a one-line
+    error and is left out of the history."""
+    from groundedqa.answer.question import InvalidQuestion
+    from groundedqa.answer.types import MAX_HISTORY
+    from groundedqa.service import Service
+
+    service = Service.load(settings)
+    history: list[str] = []
+    prompt = sys.stdin.isatty()
+    while True:
+        if prompt:
+            print("> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line or line.strip().lower() in CHAT_EXIT:
+            return 0
+        message = line.strip()
+        if not message:
+            continue
+        try:
+            result = service.answer(message, args.max_sentences, history).to_dict()
+        except InvalidQuestion as exc:
+            print(f"groundedqa: error: {exc}", file=sys.stderr)
+            continue
+        _show(result, args.json)
+        history = [*history, message][-MAX_HISTORY:]
+
+
+def _show(result: dict, as_json: bool) -> None:
+    """The exact HTTP body on one line (--json), or the answer rendered for a terminal."""
+    if as_json:
+        from groundedqa.api.app import answer_json
+
         sys.stdout.write(answer_json(result) + "\n")
+        sys.stdout.flush()
     else:
         from groundedqa.api.terminal import render_answer
 
         render_answer(result)
-    return 0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -246,7 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print exactly the HTTP response body")
     p.add_argument("--max-sentences", type=int, default=None, metavar="N",
                    help="quote at most N sentences (default: $GROUNDEDQA_MAX_SENTENCES or 5)")
+    p.add_argument("--history", action="append", metavar="MESSAGE",
+                   help="an earlier message of the conversation (repeat, oldest first)")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="a conversation in the terminal (one message per line; "
+                       "\"exit\" or end of input ends it)")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $GROUNDEDQA_INDEX or var/index)")
+    p.add_argument("--json", action="store_true", help="print each HTTP response body on a line")
+    p.add_argument("--max-sentences", type=int, default=None, metavar="N",
+                   help="quote at most N sentences (default: $GROUNDEDQA_MAX_SENTENCES or 5)")
+    p.set_defaults(func=cmd_chat)
 
     eval_cli.register(sub)
     clinic_cli.register(sub)

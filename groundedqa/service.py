@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from groundedqa.answer.compose import CitedComposer
+from groundedqa.answer.conversation import Conversation
 from groundedqa.answer.coverage import SubjectCoverage
 from groundedqa.answer.locate import SectionLocator
 from groundedqa.answer.pipeline import AnswerPipeline
@@ -82,6 +83,7 @@ class Service:
             coverage=SubjectCoverage(tuning, index.lexical, store),
             selector=SectionSelector(store, tuning, structure),
             composer=CitedComposer(store, redflags, index.build_id),
+            conversation=Conversation(store, index.lexical, tuning),
         )
         return cls(index=index, encoder=encoder, search=search, pipeline=pipeline, redflags=redflags,
                    withdrawals=withdrawals or WithdrawalWatch(None))
@@ -92,7 +94,8 @@ class Service:
 
     def answer(self, question: str, max_sentences: int | None = None,
                history: Sequence[str] = ()) -> Answer:
-        """The typed answer (raises InvalidQuestion on bad input); withdrawn documents are never
+        """The typed answer; `history`: the patient's earlier messages, oldest first (raises
+        InvalidQuestion on bad input, naming a bad history entry); withdrawn documents are never
         quoted, from the request after their withdrawal returned."""
         return self.pipeline.answer(question, max_sentences, history,
                                     withheld=self.withdrawals.current().keys())

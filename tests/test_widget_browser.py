@@ -361,3 +361,94 @@ def test_article_view_finds_the_page_from_the_document_when_the_citation_has_non
     expected = _open_latest_paged_citation(pdf_page, turn, originals[0])
     expect(pdf_page.get_by_test_id("gqa-page")).to_have_text(
         f"Highlighted text is on page {expected['page']} of the original document.")
+
+
+# ------------------------------------------------------------------------------------------------
+# conversations
+# ------------------------------------------------------------------------------------------------
+
+HAMSTRING = "how long should I hold the hamstring stretch?"
+QUAD = "and the quad one?"
+
+
+def ask_sending(page: Any, question: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """`ask`, and the JSON body the widget sent."""
+    with page.expect_request(lambda r: r.url.endswith("/v1/answer")) as sent:
+        turn, body = ask(page, question)
+    return turn, body, sent.value.post_data_json
+
+
+def stored_conversation(page: Any) -> Any:
+    return page.evaluate("""() => {
+        const key = Object.keys(sessionStorage).find(k => k.startsWith("groundedqa-conversation"));
+        return key ? JSON.parse(sessionStorage.getItem(key)) : null;
+    }""")
+
+
+def test_each_message_is_sent_with_the_earlier_ones_as_history(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    _, _, first = ask_sending(page, HAMSTRING)
+    assert "history" not in first
+    turn, body, second = ask_sending(page, QUAD)
+    assert second["history"] == [HAMSTRING]
+    assert body["context_used"] and not body["abstained"], body
+    expect(turn.get_by_test_id("gqa-follow-up")).to_be_visible()
+    assert stored_conversation(page)["messages"] == [HAMSTRING, QUAD]
+    screenshot(page, "follow-up")
+
+
+def test_the_conversation_survives_a_reload_of_the_page(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, HAMSTRING)
+    page.reload()
+    page.get_by_test_id("gqa-launcher").click()
+    expect(page.get_by_test_id("gqa-continuing")).to_be_visible()
+    _, _, sent = ask_sending(page, QUAD)
+    assert sent["history"] == [HAMSTRING]
+
+
+def test_new_conversation_forgets_the_earlier_messages(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, HAMSTRING)
+    page.get_by_test_id("gqa-new-conversation").click()
+    assert stored_conversation(page) is None
+    expect(page.get_by_test_id("gqa-turn")).to_have_count(0)
+    expect(page.get_by_test_id("gqa-input")).to_be_focused()
+    turn, body, sent = ask_sending(page, QUAD)
+    assert "history" not in sent and body["abstained"] and not body["context_used"]
+
+
+def test_urgent_banner_stays_on_later_answers_of_the_conversation(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, URGENT)
+    turn, body, sent = ask_sending(page, "what stretches help a pinched nerve?")
+    assert sent["history"] == [URGENT]
+    expect(turn.get_by_test_id("gqa-urgent")).to_be_visible()
+    # Even were the server to stop flagging it (older messages dropped), the widget keeps it.
+    page.route("**/v1/answer", lambda route: route.fulfill(json={**body, "urgent": False}))
+    later, _ = ask(page, "and walking?")
+    expect(later.get_by_test_id("gqa-urgent")).to_be_visible()
+    screenshot(page, "urgent-conversation")
+    page.unroute("**/v1/answer")
+    page.get_by_test_id("gqa-new-conversation").click()
+    fresh, fresh_body = ask(page, IN_SCOPE)
+    assert not fresh_body["urgent"]
+    expect(fresh.get_by_test_id("gqa-urgent")).to_have_count(0)
+
+
+def test_the_conversation_panel_passes_axe(page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    ask(page, HAMSTRING)
+    ask(page, QUAD)
+    results = Axe().run(page, context="[data-groundedqa-widget]")
+    bad = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
+           for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert bad == [], bad
+    # axe looked inside the widget's shadow root (its targets there are [host, inner] lists).
+    assert any(isinstance(n["target"][0], list) for v in results.response["passes"]
+               for n in v["nodes"])

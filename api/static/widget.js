@@ -16,6 +16,12 @@
  * citation opens the article in the version it quoted (`doc_version`), so an answer given before
  * the article changed still highlights the right sentence.
  *
+ * The panel keeps the conversation (the patient's messages, and whether one reported a red flag)
+ * in the page's sessionStorage and sends the earlier messages as `history` with each question:
+ * the server keeps no state. "New conversation" forgets them. Once an answer was urgent, every
+ * later answer of the conversation shows the seek-care banner. The inline panel (data-container)
+ * answers each question on its own.
+ *
  * Citation offsets from the server count Unicode code points; JavaScript strings count UTF-16
  * units, so the article text is sliced with Array.from (code points) to stay exact for
  * characters outside the BMP.
@@ -50,7 +56,16 @@
     feedbackThanks: "Thank you for your feedback.",
     feedbackFailed: "Your feedback could not be sent. Please try again.",
     olderVersion: "This is the version of the article the answer quoted; it has been updated since.",
+    newConversation: "New conversation",
+    newConversationDone: "New conversation started. Earlier messages will not be used.",
+    continuing: "Continuing your conversation: your earlier messages are used to understand " +
+      "follow-up questions.",
+    followUp: "Read together with your earlier messages.",
   };
+  //: The most recent earlier messages the server reads (it ignores older ones).
+  const MAX_HISTORY = 10;
+  const STORAGE_KEY = "groundedqa-conversation:" + (script.dataset.endpoint ||
+    new URL(script.src, location.href).origin);
 
   const CSS = `
     :host { all: initial; }
@@ -72,6 +87,8 @@
     .head { display: flex; align-items: center; gap: 8px; padding: 10px 12px;
             background: #0b5e6b; color: #fff; }
     .head h2 { flex: 1; margin: 0; font-size: 17px; }
+    .new-conversation { padding: 6px 10px; border: 1px solid #fff; border-radius: 6px;
+                        background: transparent; color: #fff; cursor: pointer; font-size: 13px; }
     .icon { border: 0; background: transparent; color: inherit; cursor: pointer;
             min-width: 40px; min-height: 40px; font-size: 22px; line-height: 1; border-radius: 6px; }
     .body { flex: 1; overflow-y: auto; overflow-x: hidden; padding: 12px; }
@@ -185,6 +202,9 @@
   const closeButton = el("button", {
     type: "button", class: "icon", "aria-label": "Close", "data-testid": "gqa-close",
   }, "×");
+  const newButton = el("button", {
+    type: "button", class: "new-conversation", "data-testid": "gqa-new-conversation",
+  }, TEXT.newConversation);
   const log = el("div", {
     class: "body", role: "log", "aria-live": "polite",
     // The host page's own question field is the only one named "question" there.
@@ -207,14 +227,59 @@
     id: "gqa-panel", class: "panel", role: "dialog", "aria-modal": "false",
     "aria-labelledby": "gqa-title", "data-testid": "gqa-panel", hidden: true,
   },
-  el("div", { class: "head" }, el("h2", { id: "gqa-title" }, panelTitle), closeButton),
+  el("div", { class: "head" }, el("h2", { id: "gqa-title" }, panelTitle), newButton, closeButton),
   log, viewer, form);
   if (containerId) { // always open, asked by the host page
     panel.hidden = false;
     closeButton.hidden = true;
+    newButton.hidden = true;
     form.remove();
     root.append(panel);
   } else root.append(launcher, panel);
+
+  // ---------------------------------------------------------------------------------------------
+  // the conversation (sessionStorage: this tab only, gone when it closes)
+  // ---------------------------------------------------------------------------------------------
+
+  /** {messages: [the patient's earlier questions], urgent: bool, urgentMessage: string|null} */
+  function loadConversation() {
+    const empty = { messages: [], urgent: false, urgentMessage: null };
+    if (containerId) return empty;
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
+      if (saved && Array.isArray(saved.messages) &&
+          saved.messages.every((m) => typeof m === "string")) {
+        return { messages: saved.messages.slice(-MAX_HISTORY), urgent: saved.urgent === true,
+          urgentMessage: typeof saved.urgentMessage === "string" ? saved.urgentMessage : null };
+      }
+    } catch (_) { /* storage blocked or corrupt: start afresh */ }
+    return empty;
+  }
+
+  function saveConversation() {
+    if (containerId) return;
+    try {
+      sessionStorage.setItem(STORAGE_KEY, JSON.stringify(conversation));
+    } catch (_) { /* storage blocked: the conversation lasts as long as the page */ }
+  }
+
+  let conversation = loadConversation();
+  if (conversation.messages.length) {
+    log.append(el("p", { class: "note", "data-testid": "gqa-continuing" }, TEXT.continuing));
+  }
+
+  function newConversation() {
+    conversation = { messages: [], urgent: false, urgentMessage: null };
+    try {
+      sessionStorage.removeItem(STORAGE_KEY);
+    } catch (_) { /* nothing stored */ }
+    closeViewer(null);
+    log.replaceChildren(el("p", { class: "intro" }, TEXT.intro),
+      el("p", { class: "note", role: "status", "data-testid": "gqa-new-conversation-done" },
+        TEXT.newConversationDone));
+    if (!containerId) input.focus();
+  }
+  newButton.addEventListener("click", newConversation);
 
   let lastSafety = null; // red flags + disclaimer of the last response, for network errors
   const documents = new Map(); // doc_id -> Promise of the document body
@@ -271,8 +336,9 @@
     log.append(turn);
     scrollWithin(log, turn, 0);
     let result = null;
+    const history = conversation.messages.slice(-MAX_HISTORY);
     try {
-      result = await postQuestion(question);
+      result = await postQuestion(question, history);
     } catch (_) {
       // fetch rejects only when no HTTP answer came back (offline, CORS refused, server down)
     }
@@ -280,6 +346,7 @@
       reply.replaceChildren();
       if (!result) renderError(reply, TEXT.network, null);
       else if (result.response.ok && result.body && Array.isArray(result.body.sentences)) {
+        remember(question, result.body);
         renderAnswer(reply, result.body);
       } else renderError(reply, errorMessage(result.response, result.body), result.body);
     } finally { // the next question must stay possible whatever happened above
@@ -290,12 +357,24 @@
     return result && { status: result.response.status, body: result.body };
   }
 
-  async function postQuestion(question) {
+  async function postQuestion(question, history) {
+    const payload = history.length ? { question, history } : { question };
     const response = await fetch(endpoint + "/v1/answer", {
-      method: "POST", headers: requestHeaders(true), body: JSON.stringify({ question }),
+      method: "POST", headers: requestHeaders(true), body: JSON.stringify(payload),
     });
     const body = await response.json().catch(() => null);
     return { response, body };
+  }
+
+  /** An answered question joins the conversation; an urgent answer makes it urgent for good. */
+  function remember(question, body) {
+    if (containerId) return;
+    conversation.messages = [...conversation.messages, question].slice(-MAX_HISTORY);
+    if (body.urgent) {
+      conversation.urgent = true;
+      conversation.urgentMessage = body.urgent_message || conversation.urgentMessage;
+    }
+    saveConversation();
   }
 
   function errorMessage(response, body) {
@@ -314,7 +393,12 @@
   // ---------------------------------------------------------------------------------------------
 
   function renderAnswer(reply, body) {
+    // Once red-flag symptoms were reported, every later answer keeps telling to seek care.
     if (body.urgent) reply.append(urgentBanner(body.urgent_message));
+    else if (conversation.urgent) reply.append(urgentBanner(conversation.urgentMessage));
+    if (body.context_used && !body.urgent) {
+      reply.append(el("p", { class: "note", "data-testid": "gqa-follow-up" }, TEXT.followUp));
+    }
     if (body.abstained) {
       reply.append(el("p", { class: "abstained", "data-testid": "gqa-abstained" }, TEXT.abstained));
       if (body.message) reply.append(el("p", { class: "note" }, body.message));
@@ -578,6 +662,8 @@
     open: openPanel,
     close: closePanel,
     ask: (q) => { openPanel(); return ask(q); },
+    /** Forget the conversation: the next question starts a new one. */
+    newConversation,
     /** Open a citation's article with its quote highlighted; Esc / Back return to `opener`. */
     openCitation: (citation, opener) => openArticle(citation, opener || null),
     /** Extra request headers (the console's X-Admin-Key); cached articles are fetched anew. */

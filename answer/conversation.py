@@ -1,0 +1,410 @@
+"""Follow-up questions: decide whether a message stands alone, and search a dependent one with the
+subject of the conversation carried over. No text is generated and the server keeps no state: the
+patient's earlier messages come with every request and are read again.
+
+1. **Reading a message** (`read_message`, words only). A message depends on earlier ones when it
+   - continues ("tell me more", "go on", "then what": MORE; "what else", "anything else to avoid?":
+     ELSE);
+   - refers back ("how do I make it harder", "what do those poses do", "the quad one", "which
+     ones"): a pronoun, demonstrative or pro-form with no subject of its own beside it (an
+     expletive "is it ok to ..." does not count; "that" after a noun is a relative);
+   - is elliptical ("and the quad one?", "what about swimming?", "twisting?"): a fragment that
+     starts with "and" / "what about" / "how about", or a bare noun phrase, with no question of
+     its own; or leans on the earlier answer ("... then?", "... instead?", "... too?");
+   - or is a short generic question ("whats the first step", "how long per hang"): then
+     retrieval decides (`EVIDENCE_MARGIN`): it is searched alone and with the carried subject,
+     and it depends on the conversation only when the carried subject answers it clearly better.
+   "Another thing:", "different question", "unrelated, ..." start a new topic, and so does any
+   complete question: nothing is carried over.
+2. **Carrying the subject** (historical query expansion, Lin et al. 2020, done on vectors and
+   words): a dependent message is searched with `vector = message + CARRY x the previous turn's
+   searched vector` (the previous one folds in the turns before it, so older turns weigh
+   geometrically less) and with the previous turn's content words added to its words, the most
+   recent first (`CARRIED_TERMS` at most). Coverage checks what the message names anew (see
+   `_carried`), and an uncovered subject stays uncovered for its follow-ups ("what about
+   swimming?" after a question on hip replacement abstains, though swimming is covered): the
+   verdict is carried, not just the words. Sentences of the sections the previous answer quoted get
+   `SECTION_BONUS` (of its articles, `DOC_BONUS`) when the answer is selected.
+3. **Continuations** never repeat a sentence quoted since the topic began: MORE quotes what
+   follows the previous answer's last sentence in its article (into the next section at most);
+   ELSE quotes the next best answers to the topic's question.
+4. A dependent message with nothing to refer to (the first of a conversation, or after a message
+   in another language) gets the clinic's `followup_message` when it cannot be read alone
+   (continuations, references with fewer than `OWN_SUBJECT_WORDS` content words, bare "and
+   ...?"); one with a subject of its own ("what about swimming with a pinched nerve?", "what if
+   it hurts while im stretching") is answered alone.
+
+What each earlier answer quoted is recomputed (the stages are deterministic), from the vectors the
+reader computed in its one encoder call: a follow-up costs retrieval, never another model call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import simplemma
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from groundedqa.answer.clauses import normalise_apostrophes, words
+from groundedqa.answer.language import ENGLISH
+from groundedqa.answer.medication import asks_about_medication
+from groundedqa.answer.types import AnswerTuning, Candidate, Coverage, Query
+from groundedqa.index.ports import LexicalIndex, SentenceStore
+
+#: Weight of the previous turn's searched vector against the message's own.
+CARRY = 0.8
+#: Carried content words at most (the most recent turns' first).
+CARRIED_TERMS = 12
+#: Score added to a candidate sentence in a section the previous answer quoted, or in its article.
+SECTION_BONUS = 0.08
+DOC_BONUS = 0.03
+#: A short generic question depends on the conversation when its best sentence scores at least
+#: this much better with the carried subject than alone (or it is only covered with it).
+EVIDENCE_MARGIN = 0.05
+#: A follow-up on a covered subject abstains below `AnswerTuning.abstain_below` minus this: the
+#: carried words dilute its best sentence's score (tune split: by 0.05-0.10).
+FOLLOW_UP_SLACK = 0.1
+#: An elliptical follow-up's own content words must be this much (idf-weighted) words the
+#: articles use at all: "what about my neck?" names a subject they never mention.
+MIN_KNOWN_SHARE = 0.5
+#: An ELSE continuation with words of its own ("anything else to avoid?") weighs them this much.
+ELSE_OWN_WEIGHT = 0.5
+#: A message with more content words than this has a subject of its own, pronoun or not.
+MAX_REFERENCE_CONTENT = 4
+#: A reference with this many content words ("how long do i hold each stretch") is answered
+#: alone when there is nothing earlier to refer to; with fewer ("is that one better?") it gets
+#: `followup_message`.
+OWN_SUBJECT_WORDS = 2
+#: Fragments ("and the doorway lat one", "what about swimming") have at most this many words.
+MAX_FRAGMENT_WORDS = 8
+
+_NEVER_SEEN = "\u0000never-seen"
+
+STANDALONE, SHIFT, MORE, ELSE, REFERENCE, ELLIPSIS, GENERIC = (
+    "standalone", "shift", "more", "else", "reference", "ellipsis", "generic")
+
+_LEAD = re.compile(r"^(?:(?:ok(?:ay)?|kk?|right|hm+|oh|ah|cool|thanks|thank you|great|alright|"
+                   r"yeah|yes|yep|um+|well|so|got it|i see|nice|sure)\b[\s,.!:;-]*)+")
+_MORE = re.compile(
+    r"(?:(?:and|so)\s+)?(?:please\s+)?(?:tell me more|more|more please|more info(?:rmation)?|"
+    r"more details?|go on|go on then|keep going|carry on|continue|and then|then what|what then|"
+    r"what next|what'?s next|what comes next|what happens next|after that|next|what now|say more|"
+    r"and after that)(?:\s+(?:about|on|with)\s+(?:it|that|this|those|them))?(?:\s+please)?")
+_ELSE = re.compile(
+    r"^(?:(?:and|so|also)\s+)?(?:(?:what|anything|something|any)\s+else\b|(?:any\s+)?others?\b"
+    r"(?!\s+(?:leg|side|arm|foot|one)\b)|(?:any\s+)?more\s+(?:tips|ideas|options|ways|exercises|"
+    r"advice)\b)")
+_SHIFT = re.compile(
+    r"^(?:another thing|one more thing|(?:a\s+)?different (?:thing|topic|question|subject)|"
+    r"new (?:question|topic)|separate(?:ly| question)|unrelated|switching gears|"
+    r"chang(?:e|ing) (?:of |the )?(?:subject|topic)|other q(?:uestion)?\b|on another note|"
+    r"(?:totally|completely|something) (?:different|else)|random question|btw|by the way)\b")
+_INTERROGATIVE = (r"how|what|what's|whats|why|when|where|which|who|is|are|can|could|should|"
+                  r"would|will|do|does|did|may|might|am|i|im|i'm|my|its|it's")
+_ELLIPSIS = re.compile(
+    rf"^(?:(?:and|or|also|plus|but)\s+(?!(?:{_INTERROGATIVE})\b)|(?:and\s+)?(?:what|how)\s+"
+    rf"(?:about|abt|bout)\s+|same (?:for|with)\s+|(?:and\s+)?if\s+)(?P<rest>.+)$")
+_LEANS = re.compile(r"\b(?:then|too|instead|as well|either|still)\s*$")
+_STARTS_QUESTION = re.compile(rf"^(?:{_INTERROGATIVE})\b")
+_PRO_FORM = re.compile(
+    r"\b(?:the other(?: ones?)?|the same(?: one)?|(?:that|this|which|each) ones?|"
+    r"those ones|these ones|the [a-z-]+ ones?|one of (?:them|those|these)|either of (?:them|those))\b"
+    r"|\beach\b(?!\s+(?:day|week|time|morning|night|month|year|side|set|rep|other)s?\b)")
+_THEY = re.compile(r"\b(?:they|them|their|those|these)\b(?!\s+(?:who|with|of you|people)\b)")
+_TIME = r"(?:week|weekend|morning|afternoon|evening|night|time|year|month|day|summer|winter)"
+# Referential "that"/"this": opening the message, after a preposition or a verb that takes it as
+# object, or closing it; a "that" after a noun or a verb of saying is a relative or complementiser.
+_THAT = re.compile(
+    rf"(?:^|\b(?:for|with|about|of|from|to|before|after|during|like|than|on|in|at|by|do|does|"
+    rf"did|doing|done|try|trying|tried|mean|means|is|was|are|help|helps|cause|causes|caused|"
+    rf"avoid|skip|stop|keep|use|using|get|got|hold|recommend|say|said|mean)\s+)(?:that|this)\b"
+    rf"(?!\s+{_TIME}s?\b)|\b(?:that|this)\s*$")
+# "it" that refers to nothing: "is it ok to ...", "it's safe to ...", "does it matter if ...".
+_EXPLETIVE_IT = re.compile(
+    r"\b(?:is|was|isn'?t|will|would|could|does|if|when)\s+it\s+(?:\w+\s+)?(?:ok|okay|safe|normal|"
+    r"bad|good|fine|possible|wise|smart|better|worse|worth|true|necessary|advisable|dangerous|"
+    r"risky|alright|all right|too (?:late|early|soon)|likely|common|helpful|best|recommended|"
+    r"harmful|essential|important|matter|help|hurt)\b"
+    r"|\bit(?:'s| is|s)\s+(?:\w+\s+)?(?:ok|okay|safe|normal|bad|good|fine|possible|wise|better|"
+    r"worth|true|necessary|advisable|dangerous|important|recommended)\s+(?:to|if|for|that)\b"
+    r"|\bit depends\b|\bmake it to\b")
+_IT = re.compile(r"\b(?:it|its|it's|itself)\b")
+_FILLER = frozenset("""
+ok okay got get gets getting going go goes does did do doing done im ive just really actually like
+want need know think good bad best better worse safe safely still help helps thing things stuff tip
+tips advice lol pls please thanks thank hi hey yo mate basically anyway long much many way time times
+day days make makes doing use using try trying start started fine normal kind sort lot bit able also
+ever even today now yes yeah right quick question wondering wonder possible ask tell say said mean
+means work works should would could can will may might one ones each other else more tho though
+exactly then too instead still really
+""".split()) | ENGLISH_STOP_WORDS
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a message relates to the conversation, from its words alone."""
+
+    kind: str
+    #: Cannot be read alone: with nothing earlier to refer to, it gets `followup_message`.
+    needs_antecedent: bool = False
+
+
+def content_words(text: str) -> list[str]:
+    """The words that name a subject (not stop words, chat filler, pronouns or cue words)."""
+    return [w for w in dict.fromkeys(words(text)) if w not in _FILLER and not w.isdigit()
+            and len(w) > 1]
+
+
+def read_message(text: str) -> Reading:
+    """Standalone, a new topic, or dependent (and how), from the message's words."""
+    low = normalise_apostrophes(text).lower().strip()
+    low = re.sub(r"[?!.]+$", "", _LEAD.sub("", low)).strip(" ,.")
+    if not low:
+        return Reading(STANDALONE)
+    if _SHIFT.match(low):
+        return Reading(SHIFT)
+    if _MORE.fullmatch(low):
+        return Reading(MORE, True)
+    if _ELSE.match(low):
+        return Reading(ELSE, True)
+    n_words = len(words(low))
+    content = content_words(low)
+    referring = _refers(low)
+    if referring and len(content) <= MAX_REFERENCE_CONTENT and n_words <= 20:
+        # "what if it hurts while im stretching" names its subject: alone, it is a question.
+        return Reading(REFERENCE, len(content) < OWN_SUBJECT_WORDS)
+    match = _ELLIPSIS.match(low)
+    if match and len(words(match.group("rest"))) <= MAX_FRAGMENT_WORDS:
+        return Reading(ELLIPSIS, not content)
+    if n_words <= 3 and not _STARTS_QUESTION.match(low):
+        return Reading(ELLIPSIS, not content)  # a bare fragment: "twisting?", "crunches"
+    if _LEANS.search(low) and n_words <= 12:
+        return Reading(ELLIPSIS)
+    if len(content) <= 2 and n_words <= 8:
+        return Reading(GENERIC)
+    return Reading(STANDALONE)
+
+
+def _refers(low: str) -> bool:
+    if _PRO_FORM.search(low) or _THEY.search(low) or _THAT.search(low):
+        return True
+    return bool(_IT.search(_EXPLETIVE_IT.sub(" ", low)))
+
+
+# ------------------------------------------------------------------------------------------------
+# Resolving a message against the conversation
+# ------------------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """What the stages found for one searched query."""
+
+    candidates: list[Candidate]
+    coverage: Coverage
+    selected: list[Candidate]
+
+    @property
+    def best(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+#: Runs retrieval -> locate -> coverage -> select for a query; `exclude` drops sentence rows from
+#: the candidates, `prefer` reorders them after coverage is assessed.
+Search = Callable[..., Outcome]
+
+
+@dataclass
+class Topic:
+    """The conversation's subject after a message: what was searched, found and quoted."""
+
+    query: Query  # the searched query (vector and words, carried subject included)
+    outcome: Outcome
+    texts: list[str]  # the patient's words of the topic's messages, oldest first
+    quoted: set[int] = field(default_factory=set)  # every sentence row quoted since it began
+
+
+@dataclass
+class Plan:
+    """How to answer the current message."""
+
+    query: Query
+    selected: list[Candidate]
+    coverage: Coverage
+    interpreted_as: str
+    context_used: bool
+
+
+class Conversation:
+    """Resolves a message against the patient's earlier messages (`query.earlier`)."""
+
+    def __init__(self, store: SentenceStore, lexical: LexicalIndex, tuning: AnswerTuning) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.tuning = tuning
+
+    def plan(self, query: Query, search: Search) -> Plan:
+        """How to answer `query`: alone, with the carried subject, or with `followup_message`."""
+        reading = read_message(query.search_text)
+        if reading.kind in (STANDALONE, SHIFT):
+            return self._alone(query, search)
+        topic = self._topic(list(query.earlier), search)
+        topic, context = self._step(query, reading, topic, search)
+        if topic is None:
+            no = Coverage(False, 0.0, "followup")
+            return Plan(query, [], no, query.search_text, False)
+        return Plan(topic.query, topic.outcome.selected, topic.outcome.coverage,
+                    " … ".join(topic.texts[-3:]) if context else query.search_text, context)
+
+    def _alone(self, query: Query, search: Search) -> Plan:
+        outcome = search(query)
+        return Plan(query, outcome.selected, outcome.coverage, query.search_text, False)
+
+    def _topic(self, earlier: list[Query], search: Search) -> Topic | None:
+        """The subject after the earlier messages: replayed from the last one that stood alone."""
+        start = 0
+        for i in range(len(earlier) - 1, -1, -1):
+            m = earlier[i]
+            if m.language != ENGLISH or read_message(m.search_text).kind in (STANDALONE, SHIFT):
+                start = i
+                break
+        topic = None
+        for m in earlier[start:]:
+            topic, _ = self._step(m, read_message(m.search_text), topic, search)
+        return topic
+
+    def _step(self, m: Query, reading: Reading, topic: Topic | None,
+              search: Search) -> tuple[Topic | None, bool]:
+        """The topic after message `m`, and whether `m` was answered with the carried subject."""
+        if m.language != ENGLISH:
+            return None, False
+        if reading.kind in (STANDALONE, SHIFT) or topic is None:
+            if reading.needs_antecedent:
+                return None, False  # nothing to refer to: answered with followup_message
+            return Topic(m, search(m), [m.search_text]), False
+        if reading.kind == GENERIC:
+            alone = search(m)
+            carried = self._follow(m, reading, topic, search)
+            if alone.coverage.covered and not (
+                    carried.outcome.coverage.covered
+                    and carried.outcome.best >= alone.best + EVIDENCE_MARGIN):
+                return Topic(m, alone, [m.search_text]), False
+            return carried, True
+        return self._follow(m, reading, topic, search), True
+
+    def _follow(self, m: Query, reading: Reading, topic: Topic, search: Search) -> Topic:
+        """`m` answered with the topic's subject carried over."""
+        texts = [*topic.texts, m.search_text]
+        if not topic.outcome.coverage.covered:
+            # The subject is not covered (or is about medicines): neither is its follow-up.
+            carried = self._carried(m, topic, 1.0, reading)
+            verdict = Coverage(False, 0.0, topic.outcome.coverage.reason or "not_covered")
+            return Topic(carried, Outcome([], verdict, []), texts, set(topic.quoted))
+        quoted = topic.quoted | {c.sentence for c in topic.outcome.selected}
+        if asks_about_medication(m.search_text):
+            return Topic(self._carried(m, topic, 1.0, reading),
+                         Outcome([], Coverage(False, 0.0, "medication"), []), texts, quoted)
+        if reading.kind == ELLIPSIS and self._known_share(m.search_text) < MIN_KNOWN_SHARE:
+            return Topic(self._carried(m, topic, 1.0, reading),
+                         Outcome([], Coverage(False, 0.0, "not_covered"), []), texts, quoted)
+        if reading.kind == MORE:
+            following = self._following(topic, quoted, m.limit)
+            if following:
+                outcome = Outcome(following, topic.outcome.coverage, following)
+                return Topic(topic.query, outcome, texts, quoted)
+        sections = set(self.store.sections([c.sentence for c in topic.outcome.selected]))
+        docs = {c.doc_idx for c in topic.outcome.selected}
+        if reading.kind in (MORE, ELSE):
+            own = ELSE_OWN_WEIGHT if content_words(m.search_text) else 0.0
+            carried = self._carried(m, topic, own, reading)
+            return Topic(carried, search(carried, exclude=quoted, prefer=lambda cands: self._prefer(
+                cands, sections, docs)), texts, quoted)
+        carried = self._carried(m, topic, 1.0, reading)
+        exclude = self._off_subject(m, quoted) if reading.kind == ELLIPSIS else frozenset()
+        outcome = search(carried, exclude=exclude,
+                         prefer=lambda cands: self._prefer(cands, sections, docs))
+        return Topic(carried, outcome, texts, quoted)
+
+    def _off_subject(self, m: Query, quoted: set[int]) -> set[int]:
+        """The quoted sentences that do not name what an elliptical message asks about: "and an
+        MRI?" after an answer on X-rays is not answered by the X-ray sentences again, while a
+        quoted sentence naming MRIs too still may be."""
+        own = {t for ts in self.lexical.terms(content_words(m.search_text)) for t in ts}
+        if not own or not quoted:
+            return set()
+        records = self.store.sentences(sorted(quoted))
+        terms = self.lexical.terms([r.text for r in records])
+        return {r.idx for r, ts in zip(records, terms) if not own & set(ts)}
+
+    def _known_share(self, text: str) -> float:
+        """The idf-weighted share of `text`'s content words that the articles use at all (words
+        that are not English words and not in the articles, such as typos, are left out)."""
+        content = content_words(text)
+        stems = self.lexical.terms(content) if content else []
+        pairs = [(w, t[0]) for w, t in zip(content, stems) if t]
+        if not pairs:
+            return 1.0
+        idf = self.lexical.idf(sorted({t for _, t in pairs} | {_NEVER_SEEN}))
+        unseen = idf.pop(_NEVER_SEEN)
+        total = known = 0.0
+        for word, stem in pairs:
+            if idf[stem] >= unseen and not simplemma.is_known(word, lang="en"):
+                continue
+            total += idf[stem]
+            known += idf[stem] if idf[stem] < unseen else 0.0
+        return known / total if total else 1.0
+
+    def _carried(self, m: Query, topic: Topic, own: float, reading: Reading) -> Query:
+        """`m` with the topic's subject: vectors summed, the topic's words after its own.
+
+        The topic was judged covered already and the message's own new words were checked
+        (`_known_share`), so coverage only asks that the best sentence score at least
+        `abstain_below - FOLLOW_UP_SLACK`."""
+        vector = own * np.asarray(m.vector, dtype=np.float32) + CARRY * np.asarray(
+            topic.query.vector, dtype=np.float32)
+        norm = float(np.linalg.norm(vector))
+        vector = vector / norm if norm > 1e-6 else np.asarray(topic.query.vector, dtype=np.float32)
+        mine = set(words(m.search_text))
+        carried = [w for w in content_words(topic.query.search_text) if w not in mine][:CARRIED_TERMS]
+        text = " ".join([m.search_text, *carried]) if own else " ".join(
+            [topic.query.search_text, m.search_text])
+        return replace(m, search_text=text, vector=vector, subject_text="",
+                       abstain_below=self.tuning.abstain_below - FOLLOW_UP_SLACK)
+
+    def _following(self, topic: Topic, quoted: set[int], limit: int) -> list[Candidate]:
+        """What follows the previous answer's best sentence in its article, in reading order: the
+        rest of its section not yet quoted, else the next section's sentences."""
+        selected = topic.outcome.selected
+        if not selected:
+            return []
+        anchor = max(selected, key=lambda c: c.score)
+        rows = range(anchor.sentence + 1, self.store.doc_sentences(anchor.doc_idx).stop)
+        if not len(rows):
+            return []
+        out: list[int] = []
+        current, crossed = self.store.sections([anchor.sentence])[0], 0
+        for row, kind, section in zip(rows, self.store.sentence_kinds(rows),
+                                      self.store.sections(list(rows))):
+            if section != current:
+                crossed, current = crossed + 1, section
+                if crossed > 1 or out:
+                    break
+            if kind == "sentence" and row not in quoted:
+                out.append(row)
+                if len(out) >= limit:
+                    break
+        score = anchor.score
+        return [Candidate(r.idx, r.doc_idx, score, r.text) for r in self.store.sentences(out)]
+
+    def _prefer(self, candidates: list[Candidate], sections: set[tuple[str, ...]],
+                docs: set[int]) -> list[Candidate]:
+        """Candidates in the previous answer's sections (or articles) first, scores raised."""
+        if not candidates:
+            return candidates
+        in_sections = self.store.sections([c.sentence for c in candidates])
+        scored = [replace(c, score=c.score + (SECTION_BONUS if s in sections else
+                                              DOC_BONUS if c.doc_idx in docs else 0.0))
+                  for c, s in zip(candidates, in_sections)]
+        return sorted(scored, key=lambda c: -c.score)
