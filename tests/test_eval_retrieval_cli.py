@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 
 from groundedqa.cli import main
+from groundedqa.retrieval.weights import HybridWeights
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +46,7 @@ def test_eval_retrieval_scores_every_method_and_reuses_its_index(tmp_path, capsy
     for scores in first["methods"].values():
         assert set(scores) == {"ndcg@10", "recall@100", "mrr@10", "map@100"}
         assert scores["recall@100"] == 1.0  # four documents: every method finds each one
-    assert first["hybrid_weights"] == {"lexical": 0.1, "title": 0.4, "intent": 0.5}
+    assert first["hybrid_weights"] == asdict(HybridWeights())  # the report names the mix it ran
     assert not first["index"]["reused"]
     second = run_json(args + ["--methods", "hybrid"], capsys)
     assert second["index"]["reused"] and set(second["methods"]) == {"hybrid"}
