@@ -197,13 +197,19 @@ def thresholds_from(args: argparse.Namespace,
     return out
 
 
-def ask_all(label: str, total: int, run: Any, show: bool) -> Any:
-    """`run(advance)` inside a progress bar of `total` steps (no bar when `show` is false)."""
+def ask_all(label: str, total: int, client: Any, run: Any, show: bool) -> tuple[Any, float]:
+    """`run(advance)` inside a progress bar of `total` steps (no bar when `show` is false), then
+    `client` closed; returns (what `run` returned, seconds taken)."""
     from groundedqa.ingest.build import progress_context
 
-    with progress_context(show) as progress:
-        task = progress.add_task(label, total=total) if progress else None
-        return run((lambda: progress.advance(task)) if progress else None)
+    started = time.perf_counter()
+    try:
+        with progress_context(show) as progress:
+            task = progress.add_task(label, total=total) if progress else None
+            result = run((lambda: progress.advance(task)) if progress else None)
+    finally:
+        getattr(client, "close", lambda: None)()
+    return result, time.perf_counter() - started
 
 
 def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
@@ -220,14 +226,10 @@ def run_grounding(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(str(exc)) from exc
     thresholds = thresholds_from(args)
     client = make_client(args, settings)
-    t0 = time.perf_counter()
-    try:
-        results = ask_all("questions", len(questions),
-                          lambda advance: grounding.run_questions(questions, client, advance),
-                          not args.json)
-    finally:
-        getattr(client, "close", lambda: None)()
-    summary = grounding.summarize(results, thresholds, client.target, time.perf_counter() - t0)
+    results, seconds = ask_all("questions", len(questions), client,
+                               lambda advance: grounding.run_questions(questions, client, advance),
+                               not args.json)
+    summary = grounding.summarize(results, thresholds, client.target, seconds)
     if args.report:
         with _writing(args.report):
             write_html_report(summary, args.report)
@@ -253,19 +255,15 @@ def run_conversations(args: argparse.Namespace, settings: Settings) -> int:
     try:
         items = conversations.load_conversations(args.conversations)
         if args.split:
-            items = conversations.select_split(items, args.split)
+            items = grounding.select_split(items, args.split, "conversation")
     except grounding.QuestionFileError as exc:
         raise CliError(str(exc)) from exc
     goals = thresholds_from(args, conversations.DEFAULT_GOALS)
     client = make_client(args, settings)
-    t0 = time.perf_counter()
-    try:
-        results = ask_all("conversations", len(items),
-                          lambda advance: conversations.run_conversations(items, client, advance),
-                          not args.json)
-    finally:
-        getattr(client, "close", lambda: None)()
-    summary = conversations.summarize(results, goals, client.target, time.perf_counter() - t0)
+    results, seconds = ask_all(
+        "conversations", len(items), client,
+        lambda advance: conversations.run_conversations(items, client, advance), not args.json)
+    summary = conversations.summarize(results, goals, client.target, seconds)
     if args.json:
         print(json.dumps(conversations.summary_json(summary), indent=2, default=str))
     else:
@@ -422,22 +420,16 @@ def run_answers(args: argparse.Namespace, settings: Settings) -> int:
     try:
         questions = answers_eval.load_answer_questions(
             args.target, answers_eval.manifest_doc_ids(settings.corpus))
+        if args.split:
+            questions = grounding.select_split(questions, args.split)
     except grounding.QuestionFileError as exc:
         raise CliError(str(exc)) from exc
-    if args.split:
-        questions = [q for q in questions if q.split == args.split]
-        if not questions:
-            raise CliError(f"{args.target}: no questions of split {args.split!r}")
     thresholds = answer_thresholds(args, answers_eval.ANSWER_THRESHOLDS, answers_eval.AnswerMetrics)
     client = make_client(args, settings)
-    t0 = time.perf_counter()
-    try:
-        scores = ask_all("questions", len(questions),
-                         lambda advance: answers_eval.run_answer_questions(questions, client, advance),
-                         not args.json)
-    finally:
-        getattr(client, "close", lambda: None)()
-    summary = answers_eval.summarize(scores, thresholds, client.target, time.perf_counter() - t0)
+    scores, seconds = ask_all(
+        "questions", len(questions), client,
+        lambda advance: answers_eval.run_answer_questions(questions, client, advance), not args.json)
+    summary = answers_eval.summarize(scores, thresholds, client.target, seconds)
     if args.json:
         print(json.dumps(answers_eval.summary_json(summary), indent=2))
     else:

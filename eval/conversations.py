@@ -118,16 +118,6 @@ def _turn(obj: Any, where: str) -> Turn:
     return Turn(message, flags["urgent"], flags["abstain"], **lists)
 
 
-def select_split(conversations: list[Conversation], split: str) -> list[Conversation]:
-    """The conversations of one split; QuestionFileError naming the splits there are otherwise."""
-    chosen = [c for c in conversations if c.split == split]
-    if not chosen:
-        there = sorted({c.split for c in conversations if c.split})
-        raise QuestionFileError(f"no conversation has split {split!r} (splits in the file: "
-                                f"{', '.join(there) or 'none'})")
-    return chosen
-
-
 # ------------------------------------------------------------------------------------------------
 # Scoring turns
 # ------------------------------------------------------------------------------------------------

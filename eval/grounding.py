@@ -568,12 +568,13 @@ def summarize(results: list[QuestionResult], thresholds: Iterable[Threshold], ta
                             missed_thresholds(metrics, thresholds), seconds, categories)
 
 
-def select_split(questions: list[Question], split: str) -> list[Question]:
-    """The questions of one split; QuestionFileError naming the splits there are otherwise."""
-    chosen = [q for q in questions if q.split == split]
+def select_split(items: list[T], split: str, noun: str = "question") -> list[T]:
+    """The items (questions, conversations: anything with a `split`) of one split;
+    QuestionFileError naming the splits there are otherwise."""
+    chosen = [q for q in items if q.split == split]  # type: ignore[attr-defined]
     if not chosen:
-        there = sorted({q.split for q in questions if q.split})
-        raise QuestionFileError(f"no question has split {split!r} (splits in the file: "
+        there = sorted({q.split for q in items if q.split})  # type: ignore[attr-defined]
+        raise QuestionFileError(f"no {noun} has split {split!r} (splits in the file: "
                                 f"{', '.join(there) or 'none'})")
     return chosen
 
