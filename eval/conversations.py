@@ -383,6 +383,8 @@ def render(summary: ConversationSummary, console: Any, show_failures: bool = Fal
     from rich.table import Table
     from rich.text import Text
 
+    from groundedqa.eval.report import threshold_cell
+
     if show_failures:
         failed = [r for r in summary.results if not r.passed]
         table = Table(title=f"Failed turns ({len(failed)})", show_lines=True)
@@ -403,9 +405,7 @@ def render(summary: ConversationSummary, console: Any, show_failures: bool = Fal
     table.add_column("status")
     for metric, label in METRIC_LABELS.items():
         value = getattr(summary.metrics, metric)
-        goal = goals.get(metric)
-        bound = "" if goal is None else ("≤ " if goal.ceiling else "≥ ") + f"{goal.bound:g}"
-        status = "" if goal is None or value is None else "MISSED" if goal.missed(value) else "ok"
+        bound, status = threshold_cell(goals.get(metric), value)
         table.add_row(label, _fmt(value), *(_fmt(getattr(m, metric)) for m in summary.splits.values()),
                       bound, status)
     console.print(table)

@@ -35,7 +35,7 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _threshold_cell(threshold: Threshold | None, value: float | None) -> tuple[str, str]:
+def threshold_cell(threshold: Threshold | None, value: float | None) -> tuple[str, str]:
     """(bound text, status text) for one metric."""
     if threshold is None:
         return "", ""
@@ -57,7 +57,7 @@ def metrics_table(summary: GroundingSummary) -> Table:
     table.add_column("status")
     for metric, (label, _) in METRIC_LABELS.items():
         value = getattr(summary.metrics, metric)
-        bound, status = _threshold_cell(by_metric.get(metric), value)
+        bound, status = threshold_cell(by_metric.get(metric), value)
         style = "bold red" if status == "MISSED" else "green" if status == "ok" else ""
         table.add_row(label, _fmt(value), *(_fmt(getattr(m, metric)) for m in summary.splits.values()),
                       bound, f"[{style}]{status}[/]" if style else status)
@@ -182,7 +182,7 @@ def _metrics_html(summary: GroundingSummary) -> str:
     rows = []
     for metric, (label, meaning) in METRIC_LABELS.items():
         value = getattr(summary.metrics, metric)
-        bound, status = _threshold_cell(by_metric.get(metric), value)
+        bound, status = threshold_cell(by_metric.get(metric), value)
         cls = "fail" if status == "MISSED" else "pass" if status == "ok" else ""
         cells = [f"{label}: {meaning}", _fmt(value),
                  *(_fmt(getattr(m, metric)) for m in summary.splits.values()), bound]
