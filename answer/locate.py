@@ -58,7 +58,9 @@ class SectionLocator:
         leans = [self._leans_on(rec.doc_idx, rec.idx, sections[s][0]) for rec, s in zip(records, section_of)]
         scores = self._score(query, rows, texts, [sections[s][1] for s in section_of], leans)
         order = np.argsort(-scores, kind="stable")
-        return [Candidate(rows[i], records[i].doc_idx, float(scores[i]), records[i].text, section_of[i])
+        strength = _strengths(sections, hits, self.store)
+        return [Candidate(rows[i], records[i].doc_idx, float(scores[i]), records[i].text, section_of[i],
+                          strength[section_of[i]])
                 for i in order]
 
     def _sections(self, query: Query, hits: list[PassageHit]) -> dict[int, tuple[range, float]]:
@@ -120,3 +122,16 @@ class SectionLocator:
         title = np.asarray(titles[self.store.sentence_docs(rows)], dtype=np.float32)
         title /= np.maximum(np.linalg.norm(title, axis=1, keepdims=True), 1e-6)
         return np.einsum("ij,ij->i", vectors, title)
+
+
+def _strengths(sections: dict[int, tuple[range, float]], hits: list[PassageHit],
+               store: SentenceStore) -> dict[int, float]:
+    """Section start row -> the retrieval score of its best passage, scaled over `hits`."""
+    scores = [h.score for h in hits]
+    low, span = min(scores), max(scores) - min(scores)
+    out = dict.fromkeys(sections, 0.0)
+    for hit in hits:
+        start = store.section(store.passage_sentences(hit.passage).start).start
+        scaled = (hit.score - low) / span if span > 0 else 1.0
+        out[start] = max(out[start], scaled)
+    return out

@@ -60,13 +60,17 @@ class SectionSelector:
         t = self.tuning
         background = median(c.score for c in candidates)
         by_section: dict[tuple[int, int], list[Candidate]] = {}
-        for c in candidates:  # best first, so each list is too and sections rank by their best
+        for c in candidates:  # best first, so each list is too
             by_section.setdefault((c.doc_idx, c.section), []).append(c)
-        best = candidates[0].score
+        rank = {key: members[0].score + t.retrieval_weight * members[0].retrieval
+                for key, members in by_section.items()}
+        ranked = sorted(by_section, key=lambda key: -rank[key])  # stable: ties keep sentence order
+        best = rank[ranked[0]]
         excerpts: list[_Excerpt] = []
         room = query.limit
-        for (doc_idx, _), members in by_section.items():
-            if excerpts and (len(excerpts) >= t.max_articles or members[0].score < best - t.other_article_margin):
+        for key in ranked:
+            doc_idx, members = key[0], by_section[key]
+            if excerpts and (len(excerpts) >= t.max_articles or rank[key] < best - t.other_article_margin):
                 break
             if any(e.doc_idx == doc_idx for e in excerpts):
                 continue

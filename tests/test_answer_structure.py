@@ -4,6 +4,8 @@ with the fake encoder; candidate scores are set by hand so each rule is tested o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -67,9 +69,10 @@ def doc_idx(service, doc_id: str) -> int:
     return service.index.store.doc_ids.index(doc_id)
 
 
-def selected_texts(service, candidates: list[Candidate], limit: int = 8) -> list[str]:
+def selected_texts(service, candidates: list[Candidate], limit: int = 8,
+                   tuning: AnswerTuning | None = None) -> list[str]:
     store = service.index.store
-    selector = SectionSelector(store, AnswerTuning(), StructureReader(store))
+    selector = SectionSelector(store, tuning or AnswerTuning(), StructureReader(store))
     query = Query(asked="q", text="q", search_text="q", vector=np.zeros(384, dtype=np.float32),
                   limit=limit)
     return [c.text for c in selector.select(query, candidates)]
@@ -216,6 +219,30 @@ def test_second_article_only_when_nearly_as_good_and_never_interleaved(service, 
     assert selected_texts(service, far) == ["Walking keeps the back moving."]
 
 
+def with_retrieval(candidates: list[Candidate], strength: dict[str, float]) -> list[Candidate]:
+    """The candidates with their section's retrieval strength set by the text of one of its
+    sentences (0 for the sections not named)."""
+    by_section = {c.section: strength[c.text] for c in candidates if c.text in strength}
+    return [replace(c, retrieval=by_section.get(c.section, 0.0)) for c in candidates]
+
+
+def test_the_section_retrieval_found_first_answers_over_a_lone_matching_sentence(service, rows):
+    candidates = with_retrieval(scored(service, rows, {
+        "Walking keeps the back moving.": 0.9, "Water takes weight off the spine.": 0.85}),
+        {"Water takes weight off the spine.": 1.0, "Walking keeps the back moving.": 0.2})
+    texts = selected_texts(service, candidates, tuning=AnswerTuning(retrieval_weight=0.4))
+    assert texts[0] == "Water takes weight off the spine."
+    assert "Walking keeps the back moving." not in texts
+
+
+def test_without_retrieval_weight_the_best_sentence_picks_the_section(service, rows):
+    candidates = with_retrieval(scored(service, rows, {
+        "Walking keeps the back moving.": 0.9, "Water takes weight off the spine.": 0.85}),
+        {"Water takes weight off the spine.": 1.0, "Walking keeps the back moving.": 0.2})
+    texts = selected_texts(service, candidates, tuning=AnswerTuning(retrieval_weight=0.0))
+    assert texts == ["Walking keeps the back moving."]
+
+
 def test_request_limit_caps_the_sentences(service, rows):
     texts = selected_texts(service, scored(service, rows, {
         "Stop stretching and see a doctor if you develop:": 0.9,
@@ -243,3 +270,17 @@ def test_blocks_hold_each_article_once_in_reading_order(service):
     for block in answer.blocks:
         starts = [c.start for c in answer.citations if c.doc_id == block.doc_id]
         assert starts == sorted(starts)
+
+
+def test_located_candidates_carry_their_sections_retrieval_strength(service, rows):
+    from groundedqa.index.ports import PassageHit
+
+    store = service.index.store
+    swimming = store.section(rows["Water takes weight off the spine."]).start
+    passages = {store.section(store.passage_sentences(p).start).start: p
+                for p in range(service.index.dense.size)}
+    walking = store.section(rows["Walking keeps the back moving."]).start
+    hits = [PassageHit(passages[swimming], 2.0), PassageHit(passages[walking], 1.0)]
+    query = service.pipeline.reader.read("walking and swimming", None, ())
+    strength = {c.section: c.retrieval for c in service.pipeline.locator.locate(query, hits)}
+    assert strength == {swimming: 1.0, walking: 0.0}
