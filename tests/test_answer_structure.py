@@ -226,21 +226,17 @@ def with_retrieval(candidates: list[Candidate], strength: dict[str, float]) -> l
     return [replace(c, retrieval=by_section.get(c.section, 0.0)) for c in candidates]
 
 
-def test_the_section_retrieval_found_first_answers_over_a_lone_matching_sentence(service, rows):
+@pytest.mark.parametrize("weight, expected", [
+    # Retrieval found the swimming section first: with the weight it answers, not the lone
+    # walking sentence scoring a little higher; without it the best sentence picks the section.
+    (0.4, ["Water takes weight off the spine."]),
+    (0.0, ["Walking keeps the back moving."]),
+])
+def test_sections_rank_by_their_best_sentence_plus_retrieval_strength(service, rows, weight, expected):
     candidates = with_retrieval(scored(service, rows, {
         "Walking keeps the back moving.": 0.9, "Water takes weight off the spine.": 0.85}),
         {"Water takes weight off the spine.": 1.0, "Walking keeps the back moving.": 0.2})
-    texts = selected_texts(service, candidates, tuning=AnswerTuning(retrieval_weight=0.4))
-    assert texts[0] == "Water takes weight off the spine."
-    assert "Walking keeps the back moving." not in texts
-
-
-def test_without_retrieval_weight_the_best_sentence_picks_the_section(service, rows):
-    candidates = with_retrieval(scored(service, rows, {
-        "Walking keeps the back moving.": 0.9, "Water takes weight off the spine.": 0.85}),
-        {"Water takes weight off the spine.": 1.0, "Walking keeps the back moving.": 0.2})
-    texts = selected_texts(service, candidates, tuning=AnswerTuning(retrieval_weight=0.0))
-    assert texts == ["Walking keeps the back moving."]
+    assert selected_texts(service, candidates, tuning=AnswerTuning(retrieval_weight=weight)) == expected
 
 
 def test_request_limit_caps_the_sentences(service, rows):
