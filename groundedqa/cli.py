@@ -168,9 +168,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # scores through bm25s's numpy path: blocking the import keeps ~80 MiB (numba + llvmlite)
     # out of every replica.
     sys.modules.setdefault("numba", None)  # type: ignore[arg-type]
-    # scikit-learn (the urgent scorer) imports pandas whenever it is installed, for data frames
-    # a server never passes it: blocking it saves each replica's start ~0.5 s and ~40 MiB.
-    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
     from groundedqa.index.encoders import load_encoder
 
     serve(settings, load_encoder(settings, threads=settings.query_threads, serving=True),
