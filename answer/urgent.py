@@ -8,10 +8,10 @@ Each example in corpus/redflags.toml (a concept's phrasings, in any language, an
 - tf-idf over letter groups of 3-5 characters (misspellings: "numbnes", "weeker", "bladdr").
 
 One logistic regression per concept (scikit-learn) learns that concept against everything else
-in the bank. Only training imports scikit-learn: the fitted vocabularies, idf and weights are
-applied by `urgent_features.py` (scikit-learn's arithmetic, without its import cost in a server). It
-trains in well under a second once the bank is embedded (one batch at start, cached per encoder),
-so a clinician's edit to the bank takes effect on the next start or index swap. The trained
+in the bank. It trains in well under a second once the bank is embedded (one batch at start,
+cached per encoder), so a clinician's edit to the bank takes effect on the next start or index
+swap. Only training imports scikit-learn: the fitted vocabularies, idf and weights are applied by
+`urgent_features.py` (scikit-learn's arithmetic, without its import cost in a server). The trained
 scorer is kept on disk (`urgent_cache.py`), keyed by the bank, the encoder and the code, so a
 restart with an unchanged bank neither embeds the bank nor trains.
 """

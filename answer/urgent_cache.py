@@ -111,7 +111,8 @@ class ScorerCache:
             fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=self.directory)
             try:
                 with os.fdopen(fd, "wb") as file:
-                    pickle.dump({"key": key, "scorer": scorer}, file, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump({"key": key, "scorer": scorer}, file,
+                                protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(tmp, self.path(key))
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

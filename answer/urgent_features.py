@@ -39,7 +39,7 @@ class TfidfFeatures:
 
     @classmethod
     def of(cls, vectorizer: Any) -> "TfidfFeatures":
-        """The fitted state of a scikit-learn `TfidfVectorizer` configured as this class reads it."""
+        """The fitted state of a scikit-learn `TfidfVectorizer` set up as this class reads it."""
         supported = (vectorizer.analyzer in ("word", "char_wb") and vectorizer.lowercase
                      and vectorizer.strip_accents is None and vectorizer.stop_words is None
                      and vectorizer.preprocessor is None and vectorizer.tokenizer is None

@@ -28,8 +28,8 @@ def load_encoder(settings: Settings, *, threads: int | None = None, serving: boo
     from groundedqa.index.onnx_encoder import OnnxEncoder
 
     return OnnxEncoder.load(settings.model, settings.encoder, cache_dir=settings.encoder_cache,
-                            batch_size=settings.encode_batch_size, threads=threads, spin=not serving,
-                            arena=not serving)
+                            batch_size=settings.encode_batch_size, threads=threads,
+                            spin=not serving, arena=not serving)
 
 
 def expected_model(settings: Settings) -> dict[str, Any]:

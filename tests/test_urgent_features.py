@@ -30,8 +30,10 @@ AWKWARD = [
 
 
 @pytest.mark.parametrize("vectorizer", [
-    TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"),
-    TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2),
+    TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
+                    token_pattern=r"(?u)\b\w+\b"),
+    TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
+                    min_df=2),
 ], ids=["word", "char_wb"])
 def test_features_equal_scikit_learns_bit_for_bit(vectorizer):
     vectorizer.fit(TEXTS)
@@ -43,7 +45,8 @@ def test_features_equal_scikit_learns_bit_for_bit(vectorizer):
 
 
 def test_probabilities_equal_scikit_learns_bit_for_bit():
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
+                                 min_df=2)
     features = vectorizer.fit_transform(TEXTS)
     targets = [e.label == BANK.concepts[0].name for e in bank_examples(BANK)]
     model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000).fit(features, targets)
