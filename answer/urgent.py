@@ -10,9 +10,7 @@ Each example in corpus/redflags.toml (a concept's phrasings, in any language, an
 One logistic regression per concept (scikit-learn) learns that concept against everything else
 in the bank. It trains in well under a second once the bank is embedded (one batch at start,
 cached per encoder), so a clinician's edit to the bank takes effect on the next start or index
-swap. Only training imports scikit-learn: the fitted vocabularies, idf and weights are applied by
-`urgent_features.py` (scikit-learn's arithmetic, without its import cost in a server). The trained
-scorer is kept on disk (`urgent_cache.py`), keyed by the bank, the encoder and the code, so a
+swap. The trained scorer is kept on disk (`urgent_cache.py`), keyed by the bank, the encoder and the code, so a
 restart with an unchanged bank neither embeds the bank nor trains.
 """
 
@@ -27,10 +25,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
 from groundedqa.answer.clauses import lemmas
 from groundedqa.answer.redflags import RedFlagConfig
-from groundedqa.answer.urgent_features import BinaryLinear, TfidfFeatures
 from groundedqa.index.ports import Encoder
 
 if TYPE_CHECKING:
@@ -87,8 +86,8 @@ def _lemma_text(text: str, language: str) -> str:
 class UrgentScorer:
     """P(each concept) for short texts (clauses), from their embeddings and their words."""
 
-    def __init__(self, labels: list[str], words: TfidfFeatures | None,
-                 letters: TfidfFeatures | None, models: list[BinaryLinear]) -> None:
+    def __init__(self, labels: list[str], words: TfidfVectorizer, letters: TfidfVectorizer,
+                 models: list[LogisticRegression]) -> None:
         self.labels = labels  # concept names, in the order of `probabilities`' columns
         self._words = words
         self._letters = letters
@@ -112,17 +111,14 @@ class UrgentScorer:
     @classmethod
     def train(cls, config: RedFlagConfig, encoder: Encoder) -> "UrgentScorer":
         """Fit on the bank (embedding it once per encoder and bank)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-
         examples = bank_examples(config)
         labels = [c.name for c in config.concepts]
-        if not labels or not any(e.label == NOT_URGENT for e in examples):
-            return cls(labels, None, None, [])  # nothing to learn: never urgent by score
         words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
                                 token_pattern=r"(?u)\b\w+\b")
         letters = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
                                   min_df=2)
+        if not labels or not any(e.label == NOT_URGENT for e in examples):
+            return cls(labels, words, letters, [])  # nothing to learn: never urgent by score
         lemma_texts = [_lemma_text(e.text, e.language) for e in examples]
         words.fit(lemma_texts)
         letters.fit(lemma_texts)
@@ -136,12 +132,11 @@ class UrgentScorer:
         for label in labels:
             model = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", max_iter=3000)
             model.fit(features, [t == label for t in targets])
-            models.append(BinaryLinear.of(model, positive=True))
-        return cls(labels, TfidfFeatures.of(words), TfidfFeatures.of(letters), models)
+            models.append(model)
+        return cls(labels, words, letters, models)
 
     @staticmethod
-    def _stack(vectors: np.ndarray, words: sparse.sparray | sparse.spmatrix,
-               letters: sparse.sparray | sparse.spmatrix) -> sparse.csr_matrix:
+    def _stack(vectors: np.ndarray, words: sparse.spmatrix, letters: sparse.spmatrix) -> sparse.csr_matrix:
         return sparse.hstack([sparse.csr_matrix(EMBEDDING_WEIGHT * np.asarray(vectors)), words,
                               letters]).tocsr()
 
@@ -155,5 +150,5 @@ class UrgentScorer:
         features = self._stack(vectors, self._words.transform(lemma_texts),
                                self._letters.transform(lemma_texts))
         for j, model in enumerate(self._models):
-            out[:, j] = model.probability(features)
+            out[:, j] = model.predict_proba(features)[:, list(model.classes_).index(True)]
         return out

@@ -10,8 +10,8 @@ written by an incompatible library) is trained again and rewritten; a folder tha
 written leaves the scorer trained in memory only. Only the newest `KEEP_ENTRIES` entries are
 kept.
 
-Entries are pickles of the fitted vocabularies and weights (`urgent_features.py`; reading one
-imports no scikit-learn): the folder must be as trusted as the index and the ONNX export cache.
+Entries are pickles of the fitted scikit-learn objects (scikit-learn's own persistence): the
+folder must be as trusted as the index and the ONNX export cache beside it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def default_cache_dir() -> Path:
 
 def scorer_key(config: RedFlagConfig, encoder: Encoder) -> str:
     """The fingerprint of a scorer trained on `config`'s bank with `encoder`."""
-    from groundedqa.answer import clauses, urgent, urgent_features
+    from groundedqa.answer import clauses, urgent
 
     payload = {
         "format": FORMAT,
@@ -62,8 +62,7 @@ def scorer_key(config: RedFlagConfig, encoder: Encoder) -> str:
         "examples": [[e.text, e.language, e.label] for e in urgent.bank_examples(config)],
         "libraries": {name: _version(name) for name in _LIBRARIES},
         # The scorer's features and training, and the lemmas it reads, are code too.
-        "code": [hashlib.sha256(Path(m.__file__).read_bytes()).hexdigest()
-                 for m in (urgent, urgent_features, clauses)],
+        "code": [hashlib.sha256(Path(m.__file__).read_bytes()).hexdigest() for m in (urgent, clauses)],
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
