@@ -8,9 +8,10 @@ Each example in corpus/redflags.toml (a concept's phrasings, in any language, an
 - tf-idf over letter groups of 3-5 characters (misspellings: "numbnes", "weeker", "bladdr").
 
 One logistic regression per concept (scikit-learn) learns that concept against everything else
-in the bank. It
-trains in well under a second once the bank is embedded (one batch at start, cached per encoder),
-so a clinician's edit to the bank takes effect on the next start or index swap.
+in the bank. It trains in well under a second once the bank is embedded (one batch at start,
+cached per encoder), so a clinician's edit to the bank takes effect on the next start or index
+swap. The trained scorer is kept on disk (`urgent_cache.py`), keyed by the bank, the encoder and the code, so a
+restart with an unchanged bank neither embeds the bank nor trains.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
@@ -29,6 +31,9 @@ from sklearn.linear_model import LogisticRegression
 from groundedqa.answer.clauses import lemmas
 from groundedqa.answer.redflags import RedFlagConfig
 from groundedqa.index.ports import Encoder
+
+if TYPE_CHECKING:
+    from groundedqa.answer.urgent_cache import ScorerCache
 
 #: Weight of the embedding block against the two (unit-length) tf-idf blocks.
 EMBEDDING_WEIGHT = 1.0
@@ -87,6 +92,21 @@ class UrgentScorer:
         self._words = words
         self._letters = letters
         self._models = models
+
+    @classmethod
+    def load_or_train(cls, config: RedFlagConfig, encoder: Encoder,
+                      cache: ScorerCache | None) -> "UrgentScorer":
+        """The scorer `cache` holds for this bank, encoder and code; else trained (and stored)."""
+        if cache is None:
+            return cls.train(config, encoder)
+        from groundedqa.answer.urgent_cache import scorer_key
+
+        key = scorer_key(config, encoder)
+        scorer = cache.load(key)
+        if scorer is None:
+            scorer = cls.train(config, encoder)
+            cache.save(key, scorer)
+        return scorer
 
     @classmethod
     def train(cls, config: RedFlagConfig, encoder: Encoder) -> "UrgentScorer":

@@ -127,13 +127,16 @@ def ensure_index(settings: Settings, embedder=None) -> None:
     Replicas starting together on one empty index root build it once: the one holding the
     builder lock builds, the others wait for its CURRENT.
     """
-    from rich.console import Console
-
-    from groundedqa.ingest.build import build_index
     from groundedqa.index.builds import current_build_id
 
     if current_build_id(settings.index) is not None:
         return
+    # Only a start without an index builds: the ingest pipeline's imports (parsers for every
+    # format) stay out of an ordinary start.
+    from rich.console import Console
+
+    from groundedqa.ingest.build import build_index
+
     console = Console(stderr=True)
     state = _record_versions(settings)
     deadline = time.monotonic() + FIRST_BUILD_WAIT_SECONDS

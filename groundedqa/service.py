@@ -24,6 +24,7 @@ from groundedqa.answer.structure import StructureReader
 from groundedqa.answer.triage import Triage
 from groundedqa.answer.types import Answer, AnswerTuning
 from groundedqa.answer.urgent import UrgentScorer
+from groundedqa.answer.urgent_cache import ScorerCache, default_cache_dir
 from groundedqa.index.builds import check_model, open_index
 from groundedqa.index.encoders import load_encoder
 from groundedqa.index.ports import Encoder, LoadedIndex
@@ -71,7 +72,8 @@ class Service:
         `withdrawals` watches the index root's withdrawal list (None: nothing is withdrawn)."""
         tuning = AnswerTuning.of(settings)
         search = HybridSearch(index, encoder, HybridWeights.of(settings))
-        triage = Triage(redflags, UrgentScorer.train(redflags, encoder))
+        cache = ScorerCache(settings.urgent_cache or default_cache_dir())
+        triage = Triage(redflags, UrgentScorer.load_or_train(redflags, encoder, cache))
         store = index.store
         structure = StructureReader(store)
         pipeline = AnswerPipeline(

@@ -203,3 +203,9 @@ class Settings(BaseSettings):
         False, description="Pool sentence vectors from their passage's token states (each token "
         "read once at ingest) instead of encoding each sentence again.",
     )
+    urgent_cache: Path | None = Field(
+        None, description="Where trained urgent scorers are kept, so a restart with an unchanged "
+        "red-flag bank and encoder neither embeds the bank nor trains (default: "
+        "$XDG_CACHE_HOME/groundedqa/urgent, else ~/.cache/groundedqa/urgent); each entry is keyed "
+        "by a fingerprint of the bank, the encoder and the code.",
+    )

@@ -18,7 +18,8 @@ def load_encoder(settings: Settings, *, threads: int | None = None, serving: boo
     """The encoder `settings` configure (runtime variant, model folder, batch size, threads).
 
     `serving`: the encoder answers questions in a server (ONNX Runtime's idle threads then sleep
-    instead of spinning on cores the requests need).
+    instead of spinning on cores the requests need, and its memory arena is off: a server's
+    memory stays that of the pass running, not of the largest pass it ever ran).
     """
     if settings.encoder == "torch":
         from groundedqa.index.torch_encoder import TorchEncoder
@@ -27,7 +28,8 @@ def load_encoder(settings: Settings, *, threads: int | None = None, serving: boo
     from groundedqa.index.onnx_encoder import OnnxEncoder
 
     return OnnxEncoder.load(settings.model, settings.encoder, cache_dir=settings.encoder_cache,
-                            batch_size=settings.encode_batch_size, threads=threads, spin=not serving)
+                            batch_size=settings.encode_batch_size, threads=threads,
+                            spin=not serving, arena=not serving)
 
 
 def expected_model(settings: Settings) -> dict[str, Any]:

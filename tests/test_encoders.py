@@ -90,6 +90,18 @@ def test_changing_variant_re_embeds_every_document(tmp_path):
 
 # --- ONNX Runtime against sentence-transformers -----------------------------------------------------
 
+def test_a_serving_encoder_keeps_no_memory_arena(embedder):
+    """A server's ONNX session frees each pass's memory (one large batch would otherwise stay
+    resident for the server's life); ingest keeps the arena (faster on big batches)."""
+    from groundedqa.index.encoders import load_encoder
+
+    served = load_encoder(Settings(), threads=1, serving=True)
+    assert served.runtime.session.get_session_options().enable_cpu_mem_arena is False
+    assert embedder.runtime.session.get_session_options().enable_cpu_mem_arena is True
+    texts = ["can I deadlift with a pinched nerve?", "numb groin and both legs weak"]
+    np.testing.assert_array_equal(served.encode(texts), embedder.encode(texts))
+
+
 @pytest.mark.slow
 def test_onnx_vectors_match_torch(embedder, torch_embedder):
     assert embedder.describe()["encoder"] == "onnx"
