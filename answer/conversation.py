@@ -150,6 +150,9 @@ class Reading:
     kind: str
     #: Cannot be read alone: with nothing earlier to refer to, it gets `followup_message`.
     needs_antecedent: bool = False
+    #: Opens like a fragment that brings up a subject ("what about ...", "and ..."), whatever
+    #: else it holds: the new words it names must be words the articles use.
+    fragment: bool = False
 
 
 def content_words(text: str) -> list[str]:
@@ -173,10 +176,10 @@ def read_message(text: str) -> Reading:
     n_words = len(words(low))
     content = content_words(low)
     referring = _refers(low)
+    match = _ELLIPSIS.match(low)
     if referring and len(content) <= MAX_REFERENCE_CONTENT and n_words <= 20:
         # "what if it hurts while im stretching" names its subject: alone, it is a question.
-        return Reading(REFERENCE, len(content) < OWN_SUBJECT_WORDS)
-    match = _ELLIPSIS.match(low)
+        return Reading(REFERENCE, len(content) < OWN_SUBJECT_WORDS, fragment=bool(match))
     if match and len(words(match.group("rest"))) <= MAX_FRAGMENT_WORDS:
         return Reading(ELLIPSIS, not content)
     if n_words <= 3 and not _STARTS_QUESTION.match(low):
@@ -205,9 +208,14 @@ class Outcome:
     candidates: list[Candidate]
     coverage: Coverage
     selected: list[Candidate]
+    #: The best candidate's score as the stages scored it, before any preference for the earlier
+    #: answer's sections: what two searches of one message are compared on.
+    top: float | None = None
 
     @property
     def best(self) -> float:
+        if self.top is not None:
+            return self.top
         return self.candidates[0].score if self.candidates else 0.0
 
 
@@ -287,9 +295,13 @@ class Conversation:
         if reading.kind == GENERIC:
             alone = search(m)
             carried = self._follow(m, reading, topic, search)
-            if alone.coverage.covered and not (
+            # The carried words score the earlier answer's sentences high whatever is asked: an
+            # answer that only says again what was quoted does not answer a question of its own.
+            said = topic.quoted | {c.sentence for c in topic.outcome.selected}
+            repeats = {c.sentence for c in carried.outcome.selected} <= said
+            if alone.coverage.covered and (repeats or not (
                     carried.outcome.coverage.covered
-                    and carried.outcome.best >= alone.best + EVIDENCE_MARGIN):
+                    and carried.outcome.best >= alone.best + EVIDENCE_MARGIN)):
                 return Topic(m, alone, [m.search_text]), False
             return carried, True
         return self._follow(m, reading, topic, search), True
@@ -306,7 +318,8 @@ class Conversation:
         if asks_about_medication(m.search_text):
             return Topic(self._carried(m, topic, 1.0, reading),
                          Outcome([], Coverage(False, 0.0, "medication"), []), texts, quoted)
-        if reading.kind == ELLIPSIS and self._known_share(m.search_text) < MIN_KNOWN_SHARE:
+        if (reading.kind == ELLIPSIS or reading.fragment) and self._known_share(
+                " ".join(self._new_words(m, topic))) < MIN_KNOWN_SHARE:
             return Topic(self._carried(m, topic, 1.0, reading),
                          Outcome([], Coverage(False, 0.0, "not_covered"), []), texts, quoted)
         if reading.kind == MORE:
@@ -337,6 +350,15 @@ class Conversation:
         records = self.store.sentences(sorted(quoted))
         terms = self.lexical.terms([r.text for r in records])
         return {r.idx for r, ts in zip(records, terms) if not own & set(ts)}
+
+    def _new_words(self, m: Query, topic: Topic) -> list[str]:
+        """The content words `m` names that the topic's messages did not: its new subject, if any
+        ("neck" in "what about my stiff neck, any stretches for that?" after a hamstring stretch)."""
+        own = content_words(m.search_text)
+        if not own:
+            return []
+        said = {t for ts in self.lexical.terms(content_words(" ".join(topic.texts))) for t in ts}
+        return [w for w, ts in zip(own, self.lexical.terms(own)) if not set(ts) <= said]
 
     def _known_share(self, text: str) -> float:
         """The idf-weighted share of `text`'s content words that the articles use at all (words
@@ -387,6 +409,8 @@ class Conversation:
         current, crossed = self.store.sections([anchor.sentence])[0], 0
         for row, kind, section in zip(rows, self.store.sentence_kinds(rows),
                                       self.store.sections(list(rows))):
+            if not section and kind != "sentence":
+                continue  # a heading stands outside the section it opens: no section of its own
             if section != current:
                 crossed, current = crossed + 1, section
                 if crossed > 1 or out:

@@ -85,10 +85,11 @@ class AnswerPipeline:
         if exclude:
             candidates = [c for c in candidates if c.sentence not in exclude]
         coverage = self.coverage.assess(query, candidates)
+        top = candidates[0].score if candidates else 0.0
         if prefer is not None:
             candidates = prefer(candidates)
         selected = self.selector.select(query, candidates) if coverage.covered else []
-        return Outcome(candidates, coverage, selected)
+        return Outcome(candidates, coverage, selected, top)
 
 
 def _with(answer: Answer, interpreted_as: str, context_used: bool) -> Answer:
