@@ -191,6 +191,31 @@ def read_message(text: str) -> Reading:
     return Reading(STANDALONE)
 
 
+def without_topic_cue(text: str) -> str:
+    """`text` without a cue that announces a new topic ("new question, ...", "btw can i ...",
+    "totally different: ..."): the cue steers the conversation, not the search. Kept when what
+    follows is not set off from it ("something else hurts too")."""
+    low = normalise_apostrophes(text).lower()
+    lead = _LEAD.match(low)
+    start = lead.end() if lead else 0
+    cue = _SHIFT.match(low[start:])
+    if cue is None:
+        return text
+    rest = low[start + cue.end():]
+    body = rest.lstrip(" ,.:;!-\u2013\u2014")
+    if len(words(body)) < 2 or (body == rest.lstrip() and not _STARTS_QUESTION.match(body)):
+        return text
+    return text[len(low) - len(body):]
+
+
+def reading_of(m: Query) -> Reading:
+    """How message `m` relates to the conversation: its announced new topic, if it announces one
+    (the cue is not in its `search_text`), else what its searched words say."""
+    if without_topic_cue(m.text) != m.text:
+        return Reading(SHIFT)
+    return read_message(m.search_text)
+
+
 def _refers(low: str) -> bool:
     if _PRO_FORM.search(low) or _THEY.search(low) or _THAT.search(low):
         return True
@@ -255,7 +280,7 @@ class Conversation:
 
     def plan(self, query: Query, search: Search) -> Plan:
         """How to answer `query`: alone, with the carried subject, or with `followup_message`."""
-        reading = read_message(query.search_text)
+        reading = reading_of(query)
         if reading.kind in (STANDALONE, SHIFT):
             return self._alone(query, search)
         topic = self._topic(list(query.earlier), search)
@@ -275,12 +300,12 @@ class Conversation:
         start = 0
         for i in range(len(earlier) - 1, -1, -1):
             m = earlier[i]
-            if m.language != ENGLISH or read_message(m.search_text).kind in (STANDALONE, SHIFT):
+            if m.language != ENGLISH or reading_of(m).kind in (STANDALONE, SHIFT):
                 start = i
                 break
         topic = None
         for m in earlier[start:]:
-            topic, _ = self._step(m, read_message(m.search_text), topic, search)
+            topic, _ = self._step(m, reading_of(m), topic, search)
         return topic
 
     def _step(self, m: Query, reading: Reading, topic: Topic | None,
