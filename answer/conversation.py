@@ -15,7 +15,8 @@ patient's earlier messages come with every request and are read again.
      retrieval decides (`EVIDENCE_MARGIN`): it is searched alone and with the carried subject,
      and it depends on the conversation only when the carried subject answers it clearly better.
    "Another thing:", "different question", "unrelated, ..." start a new topic, and so does any
-   complete question: nothing is carried over.
+   complete question: nothing is carried over (the announcement itself is not searched:
+   `without_topic_cue`).
 2. **Carrying the subject** (historical query expansion, Lin et al. 2020, done on vectors and
    words): a dependent message is searched with `vector = message + CARRY x the previous turn's
    searched vector` (the previous one folds in the turns before it, so older turns weigh
@@ -24,9 +25,16 @@ patient's earlier messages come with every request and are read again.
    `_carried`), and an uncovered subject stays uncovered for its follow-ups ("what about
    swimming?" after a question on hip replacement abstains, though swimming is covered): the
    verdict is carried, not just the words. Sentences of the sections the previous answer quoted get
-   `SECTION_BONUS` (of its articles, `DOC_BONUS`) when the answer is selected.
+   `SECTION_BONUS` (of its articles, `DOC_BONUS`) before coverage and selection: the conversation
+   has already established that subject, so "what is it meant to rule out?" after an answer on
+   imaging before dead-hangs needs less evidence from its own few words. A short generic question
+   compares its two searches on their scores before that bonus, and keeps its own answer when the
+   carried one only repeats what was quoted. An elliptical message, or a reference that opens like
+   one ("what about my stiff neck, any stretches for that?"), must name anew only words the
+   articles use (`MIN_KNOWN_SHARE`).
 3. **Continuations** never repeat a sentence quoted since the topic began: MORE quotes what
-   follows the previous answer's last sentence in its article (into the next section at most);
+   follows the previous answer's best sentence in its article (into the next section at most,
+   stepping over the heading between them);
    ELSE quotes the next best answers to the topic's question.
 4. A dependent message with nothing to refer to (the first of a conversation, or after a message
    in another language) gets the clinic's `followup_message` when it cannot be read alone
@@ -245,7 +253,7 @@ class Outcome:
 
 
 #: Runs retrieval -> locate -> coverage -> select for a query; `exclude` drops sentence rows from
-#: the candidates, `prefer` reorders them after coverage is assessed.
+#: the candidates, `prefer` rescores them before coverage and selection.
 Search = Callable[..., Outcome]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
 from groundedqa.answer.conversation import Conversation, Outcome, Topic
 from groundedqa.answer.pipeline import AnswerPipeline
@@ -158,3 +159,22 @@ def test_a_fragment_whose_new_words_the_articles_use_is_searched_with_the_subjec
     lexical = Lexical({"hamstring": 3.0, "stretch": 2.0, "quad": 4.0})
     plan = Conversation(Store([()] * 4), lexical, AnswerTuning()).plan(current, search)
     assert plan.context_used and [c.sentence for c in plan.selected] == [2]
+
+
+def test_coverage_reads_the_scores_with_the_earlier_answer_preferred():
+    seen: list[float] = []
+    found = cands((4, 0.30), (7, 0.25))
+
+    def assess(q, candidates):
+        seen.append(candidates[0].score)
+        return COVERED
+
+    pipeline = AnswerPipeline(
+        reader=None, triage=None, composer=None,  # type: ignore[arg-type]
+        retriever=_Stage(lambda q: []), reranker=_Stage(lambda q, hits: hits),
+        locator=_Stage(lambda q, hits: list(found)), coverage=_Stage(assess),
+        selector=_Stage(lambda q, c: c[:1]))
+    pipeline.search(query("x"), prefer=lambda cs: [
+        Candidate(c.sentence, c.doc_idx, c.score + 0.1, c.text) for c in cs])
+    pipeline.search(query("x"))
+    assert seen == pytest.approx([0.4, 0.30])  # a follow-up's preferred section counts; a question alone as it was
