@@ -78,6 +78,9 @@ FOLLOW_UP_SLACK = 0.1
 #: An elliptical follow-up's own content words must be this much (idf-weighted) words the
 #: articles use at all: "what about my neck?" names a subject they never mention.
 MIN_KNOWN_SHARE = 0.5
+#: A word this long or longer that begins a word of the conversation's articles is one of theirs
+#: (a clipped name: "quad" for "quadriceps", "lat" for "latissimus").
+MIN_CLIPPED = 3
 #: An ELSE continuation with words of its own ("anything else to avoid?") weighs them this much.
 ELSE_OWN_WEIGHT = 0.5
 #: A message with more content words than this has a subject of its own, pronoun or not.
@@ -352,7 +355,8 @@ class Conversation:
             return Topic(self._carried(m, topic, 1.0, reading),
                          Outcome([], Coverage(False, 0.0, "medication"), []), texts, quoted)
         if (reading.kind == ELLIPSIS or reading.fragment) and self._known_share(
-                " ".join(self._new_words(m, topic))) < MIN_KNOWN_SHARE:
+                " ".join(self._new_words(m, topic)),
+                {c.doc_idx for c in topic.outcome.selected}) < MIN_KNOWN_SHARE:
             return Topic(self._carried(m, topic, 1.0, reading),
                          Outcome([], Coverage(False, 0.0, "not_covered"), []), texts, quoted)
         if reading.kind == MORE:
@@ -393,9 +397,11 @@ class Conversation:
         said = {t for ts in self.lexical.terms(content_words(" ".join(topic.texts))) for t in ts}
         return [w for w, ts in zip(own, self.lexical.terms(own)) if not set(ts) <= said]
 
-    def _known_share(self, text: str) -> float:
+    def _known_share(self, text: str, docs: set[int] = frozenset()) -> float:  # type: ignore[assignment]
         """The idf-weighted share of `text`'s content words that the articles use at all (words
-        that are not English words and not in the articles, such as typos, are left out)."""
+        that are not English words and not in the articles, such as typos, are left out). A word
+        that begins a word of the conversation's articles (`docs`) is theirs too: patients clip
+        names ("the quad one" for the quadriceps stretch, "pecs")."""
         content = content_words(text)
         stems = self.lexical.terms(content) if content else []
         pairs = [(w, t[0]) for w, t in zip(content, stems) if t]
@@ -403,13 +409,24 @@ class Conversation:
             return 1.0
         idf = self.lexical.idf(sorted({t for _, t in pairs} | {_NEVER_SEEN}))
         unseen = idf.pop(_NEVER_SEEN)
+        vocabulary: set[str] | None = None
         total = known = 0.0
         for word, stem in pairs:
-            if idf[stem] >= unseen and not simplemma.is_known(word, lang="en"):
+            seen = idf[stem] < unseen
+            if not seen and len(word) >= MIN_CLIPPED and docs:
+                if vocabulary is None:
+                    vocabulary = self._vocabulary(docs)
+                seen = any(v.startswith(word) for v in vocabulary)
+            if not seen and not simplemma.is_known(word, lang="en"):
                 continue
             total += idf[stem]
-            known += idf[stem] if idf[stem] < unseen else 0.0
+            known += idf[stem] if seen else 0.0
         return known / total if total else 1.0
+
+    def _vocabulary(self, docs: set[int]) -> set[str]:
+        """The words of the given articles, lower-cased."""
+        rows = [r for d in sorted(docs) for r in self.store.doc_sentences(d)]
+        return {w for rec in self.store.sentences(rows) for w in words(rec.text)}
 
     def _carried(self, m: Query, topic: Topic, own: float, reading: Reading) -> Query:
         """`m` with the topic's subject: vectors summed, the topic's words after its own.

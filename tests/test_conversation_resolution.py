@@ -178,3 +178,19 @@ def test_coverage_reads_the_scores_with_the_earlier_answer_preferred():
         Candidate(c.sentence, c.doc_idx, c.score + 0.1, c.text) for c in cs])
     pipeline.search(query("x"))
     assert seen == pytest.approx([0.4, 0.30])  # a follow-up's preferred section counts; a question alone as it was
+
+
+def test_a_fragment_naming_a_clipped_word_of_the_articles_is_searched_with_the_subject():
+    first = query("how long do i hold the hamstring stretch", seed=1)
+    current = query("and the quad one?", first, seed=2)
+    answered = cands((1, 0.8))
+    quad = cands((2, 0.7))
+    search = scripted({"how long": Outcome(answered, COVERED, answered, 0.8),
+                       "and the quad": Outcome(quad, COVERED, quad, 0.7)})
+    store = Store([()] * 4)
+    store.sentences = lambda rows: [  # type: ignore[method-assign]
+        SentenceRecord(r, 0, "doc", 0, 1, "Quadriceps: stand and hold one ankle", "sentence")
+        for r in rows]
+    lexical = Lexical({"hamstring": 3.0, "stretch": 2.0, "hold": 1.0})
+    plan = Conversation(store, lexical, AnswerTuning()).plan(current, search)
+    assert plan.context_used and [c.sentence for c in plan.selected] == [2]
