@@ -149,18 +149,6 @@ def test_a_fragment_naming_a_subject_the_articles_never_use_is_not_covered():
     assert calls == ["how do i do the hamstring stretch"]  # the fragment was never searched
 
 
-def test_a_fragment_whose_new_words_the_articles_use_is_searched_with_the_subject():
-    first = query("how do i do the hamstring stretch", seed=1)
-    current = query("what about the quad one, how long for that?", first, seed=2)
-    answered = cands((1, 0.8))
-    quad = cands((2, 0.7))
-    search = scripted({"how do i do": Outcome(answered, COVERED, answered, 0.8),
-                       "what about": Outcome(quad, COVERED, quad, 0.7)})
-    lexical = Lexical({"hamstring": 3.0, "stretch": 2.0, "quad": 4.0})
-    plan = Conversation(Store([()] * 4), lexical, AnswerTuning()).plan(current, search)
-    assert plan.context_used and [c.sentence for c in plan.selected] == [2]
-
-
 def test_coverage_reads_the_scores_with_the_earlier_answer_preferred():
     seen: list[float] = []
     found = cands((4, 0.30), (7, 0.25))
@@ -180,17 +168,28 @@ def test_coverage_reads_the_scores_with_the_earlier_answer_preferred():
     assert seen == pytest.approx([0.4, 0.30])  # a follow-up's preferred section counts; a question alone as it was
 
 
-def test_a_fragment_naming_a_clipped_word_of_the_articles_is_searched_with_the_subject():
-    first = query("how long do i hold the hamstring stretch", seed=1)
-    current = query("and the quad one?", first, seed=2)
-    answered = cands((1, 0.8))
-    quad = cands((2, 0.7))
-    search = scripted({"how long": Outcome(answered, COVERED, answered, 0.8),
-                       "and the quad": Outcome(quad, COVERED, quad, 0.7)})
+def plan_fragment(first_text: str, message: str, known: dict[str, float], article: str = ""):
+    """The plan for `message` after `first_text`, both covered; the fragment's search finds row 2."""
+    first = query(first_text, seed=1)
+    current = query(message, first, seed=2)
+    answered, found = cands((1, 0.8)), cands((2, 0.7))
+    search = scripted({first_text: Outcome(answered, COVERED, answered, 0.8),
+                       message: Outcome(found, COVERED, found, 0.7)})
     store = Store([()] * 4)
-    store.sentences = lambda rows: [  # type: ignore[method-assign]
-        SentenceRecord(r, 0, "doc", 0, 1, "Quadriceps: stand and hold one ankle", "sentence")
-        for r in rows]
-    lexical = Lexical({"hamstring": 3.0, "stretch": 2.0, "hold": 1.0})
-    plan = Conversation(store, lexical, AnswerTuning()).plan(current, search)
+    if article:
+        store.sentences = lambda rows: [  # type: ignore[method-assign]
+            SentenceRecord(r, 0, "doc", 0, 1, article, "sentence") for r in rows]
+    return Conversation(store, Lexical(known), AnswerTuning()).plan(current, search)
+
+
+def test_a_fragment_whose_new_words_the_articles_use_is_searched_with_the_subject():
+    plan = plan_fragment("how do i do the hamstring stretch", "what about the quad one, how long for that?",
+                         {"hamstring": 3.0, "stretch": 2.0, "quad": 4.0})
+    assert plan.context_used and [c.sentence for c in plan.selected] == [2]
+
+
+def test_a_fragment_naming_a_clipped_word_of_the_articles_is_searched_with_the_subject():
+    plan = plan_fragment("how long do i hold the hamstring stretch", "and the quad one?",
+                         {"hamstring": 3.0, "stretch": 2.0, "hold": 1.0},
+                         article="Quadriceps: stand and hold one ankle")
     assert plan.context_used and [c.sentence for c in plan.selected] == [2]
