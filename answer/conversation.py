@@ -15,7 +15,8 @@ patient's earlier messages come with every request and are read again.
      retrieval decides (`EVIDENCE_MARGIN`): it is searched alone and with the carried subject,
      and it depends on the conversation only when the carried subject answers it clearly better.
    "Another thing:", "different question", "unrelated, ..." start a new topic, and so does any
-   complete question: nothing is carried over.
+   complete question: nothing is carried over (the announcement itself is not searched:
+   `without_topic_cue`).
 2. **Carrying the subject** (historical query expansion, Lin et al. 2020, done on vectors and
    words): a dependent message is searched with `vector = message + CARRY x the previous turn's
    searched vector` (the previous one folds in the turns before it, so older turns weigh
@@ -24,9 +25,16 @@ patient's earlier messages come with every request and are read again.
    `_carried`), and an uncovered subject stays uncovered for its follow-ups ("what about
    swimming?" after a question on hip replacement abstains, though swimming is covered): the
    verdict is carried, not just the words. Sentences of the sections the previous answer quoted get
-   `SECTION_BONUS` (of its articles, `DOC_BONUS`) when the answer is selected.
+   `SECTION_BONUS` (of its articles, `DOC_BONUS`) before coverage and selection: the conversation
+   has already established that subject, so "what is it meant to rule out?" after an answer on
+   imaging before dead-hangs needs less evidence from its own few words. A short generic question
+   compares its two searches on their scores before that bonus, and keeps its own answer when the
+   carried one only repeats what was quoted. An elliptical message, or a reference that opens like
+   one ("what about my stiff neck, any stretches for that?"), must name anew only words the
+   articles use (`MIN_KNOWN_SHARE`).
 3. **Continuations** never repeat a sentence quoted since the topic began: MORE quotes what
-   follows the previous answer's last sentence in its article (into the next section at most);
+   follows the previous answer's best sentence in its article (into the next section at most,
+   stepping over the heading between them);
    ELSE quotes the next best answers to the topic's question.
 4. A dependent message with nothing to refer to (the first of a conversation, or after a message
    in another language) gets the clinic's `followup_message` when it cannot be read alone
@@ -70,6 +78,9 @@ FOLLOW_UP_SLACK = 0.1
 #: An elliptical follow-up's own content words must be this much (idf-weighted) words the
 #: articles use at all: "what about my neck?" names a subject they never mention.
 MIN_KNOWN_SHARE = 0.5
+#: A word this long or longer that begins a word of the conversation's articles is one of theirs
+#: (a clipped name: "quad" for "quadriceps", "lat" for "latissimus").
+MIN_CLIPPED = 3
 #: An ELSE continuation with words of its own ("anything else to avoid?") weighs them this much.
 ELSE_OWN_WEIGHT = 0.5
 #: A message with more content words than this has a subject of its own, pronoun or not.
@@ -150,6 +161,9 @@ class Reading:
     kind: str
     #: Cannot be read alone: with nothing earlier to refer to, it gets `followup_message`.
     needs_antecedent: bool = False
+    #: Opens like a fragment that brings up a subject ("what about ...", "and ..."), whatever
+    #: else it holds: the new words it names must be words the articles use.
+    fragment: bool = False
 
 
 def content_words(text: str) -> list[str]:
@@ -173,10 +187,10 @@ def read_message(text: str) -> Reading:
     n_words = len(words(low))
     content = content_words(low)
     referring = _refers(low)
+    match = _ELLIPSIS.match(low)
     if referring and len(content) <= MAX_REFERENCE_CONTENT and n_words <= 20:
         # "what if it hurts while im stretching" names its subject: alone, it is a question.
-        return Reading(REFERENCE, len(content) < OWN_SUBJECT_WORDS)
-    match = _ELLIPSIS.match(low)
+        return Reading(REFERENCE, len(content) < OWN_SUBJECT_WORDS, fragment=bool(match))
     if match and len(words(match.group("rest"))) <= MAX_FRAGMENT_WORDS:
         return Reading(ELLIPSIS, not content)
     if n_words <= 3 and not _STARTS_QUESTION.match(low):
@@ -186,6 +200,31 @@ def read_message(text: str) -> Reading:
     if len(content) <= 2 and n_words <= 8:
         return Reading(GENERIC)
     return Reading(STANDALONE)
+
+
+def without_topic_cue(text: str) -> str:
+    """`text` without a cue that announces a new topic ("new question, ...", "btw can i ...",
+    "totally different: ..."): the cue steers the conversation, not the search. Kept when what
+    follows is not set off from it ("something else hurts too")."""
+    low = normalise_apostrophes(text).lower()
+    lead = _LEAD.match(low)
+    start = lead.end() if lead else 0
+    cue = _SHIFT.match(low[start:])
+    if cue is None:
+        return text
+    rest = low[start + cue.end():]
+    body = rest.lstrip(" ,.:;!-\u2013\u2014")
+    if len(words(body)) < 2 or (body == rest.lstrip() and not _STARTS_QUESTION.match(body)):
+        return text
+    return text[len(low) - len(body):]
+
+
+def reading_of(m: Query) -> Reading:
+    """How message `m` relates to the conversation: its announced new topic, if it announces one
+    (the cue is not in its `search_text`), else what its searched words say."""
+    if without_topic_cue(m.text) != m.text:
+        return Reading(SHIFT)
+    return read_message(m.search_text)
 
 
 def _refers(low: str) -> bool:
@@ -205,14 +244,19 @@ class Outcome:
     candidates: list[Candidate]
     coverage: Coverage
     selected: list[Candidate]
+    #: The best candidate's score as the stages scored it, before any preference for the earlier
+    #: answer's sections: what two searches of one message are compared on.
+    top: float | None = None
 
     @property
     def best(self) -> float:
+        if self.top is not None:
+            return self.top
         return self.candidates[0].score if self.candidates else 0.0
 
 
 #: Runs retrieval -> locate -> coverage -> select for a query; `exclude` drops sentence rows from
-#: the candidates, `prefer` reorders them after coverage is assessed.
+#: the candidates, `prefer` rescores them before coverage and selection.
 Search = Callable[..., Outcome]
 
 
@@ -247,7 +291,7 @@ class Conversation:
 
     def plan(self, query: Query, search: Search) -> Plan:
         """How to answer `query`: alone, with the carried subject, or with `followup_message`."""
-        reading = read_message(query.search_text)
+        reading = reading_of(query)
         if reading.kind in (STANDALONE, SHIFT):
             return self._alone(query, search)
         topic = self._topic(list(query.earlier), search)
@@ -267,12 +311,12 @@ class Conversation:
         start = 0
         for i in range(len(earlier) - 1, -1, -1):
             m = earlier[i]
-            if m.language != ENGLISH or read_message(m.search_text).kind in (STANDALONE, SHIFT):
+            if m.language != ENGLISH or reading_of(m).kind in (STANDALONE, SHIFT):
                 start = i
                 break
         topic = None
         for m in earlier[start:]:
-            topic, _ = self._step(m, read_message(m.search_text), topic, search)
+            topic, _ = self._step(m, reading_of(m), topic, search)
         return topic
 
     def _step(self, m: Query, reading: Reading, topic: Topic | None,
@@ -287,9 +331,13 @@ class Conversation:
         if reading.kind == GENERIC:
             alone = search(m)
             carried = self._follow(m, reading, topic, search)
-            if alone.coverage.covered and not (
+            # The carried words score the earlier answer's sentences high whatever is asked: an
+            # answer that only says again what was quoted does not answer a question of its own.
+            said = topic.quoted | {c.sentence for c in topic.outcome.selected}
+            repeats = {c.sentence for c in carried.outcome.selected} <= said
+            if alone.coverage.covered and (repeats or not (
                     carried.outcome.coverage.covered
-                    and carried.outcome.best >= alone.best + EVIDENCE_MARGIN):
+                    and carried.outcome.best >= alone.best + EVIDENCE_MARGIN)):
                 return Topic(m, alone, [m.search_text]), False
             return carried, True
         return self._follow(m, reading, topic, search), True
@@ -306,7 +354,9 @@ class Conversation:
         if asks_about_medication(m.search_text):
             return Topic(self._carried(m, topic, 1.0, reading),
                          Outcome([], Coverage(False, 0.0, "medication"), []), texts, quoted)
-        if reading.kind == ELLIPSIS and self._known_share(m.search_text) < MIN_KNOWN_SHARE:
+        if (reading.kind == ELLIPSIS or reading.fragment) and self._known_share(
+                " ".join(self._new_words(m, topic)),
+                {c.doc_idx for c in topic.outcome.selected}) < MIN_KNOWN_SHARE:
             return Topic(self._carried(m, topic, 1.0, reading),
                          Outcome([], Coverage(False, 0.0, "not_covered"), []), texts, quoted)
         if reading.kind == MORE:
@@ -338,9 +388,20 @@ class Conversation:
         terms = self.lexical.terms([r.text for r in records])
         return {r.idx for r, ts in zip(records, terms) if not own & set(ts)}
 
-    def _known_share(self, text: str) -> float:
+    def _new_words(self, m: Query, topic: Topic) -> list[str]:
+        """The content words `m` names that the topic's messages did not: its new subject, if any
+        ("neck" in "what about my stiff neck, any stretches for that?" after a hamstring stretch)."""
+        own = content_words(m.search_text)
+        if not own:
+            return []
+        said = {t for ts in self.lexical.terms(content_words(" ".join(topic.texts))) for t in ts}
+        return [w for w, ts in zip(own, self.lexical.terms(own)) if not set(ts) <= said]
+
+    def _known_share(self, text: str, docs: set[int] = frozenset()) -> float:  # type: ignore[assignment]
         """The idf-weighted share of `text`'s content words that the articles use at all (words
-        that are not English words and not in the articles, such as typos, are left out)."""
+        that are not English words and not in the articles, such as typos, are left out). A word
+        that begins a word of the conversation's articles (`docs`) is theirs too: patients clip
+        names ("the quad one" for the quadriceps stretch, "pecs")."""
         content = content_words(text)
         stems = self.lexical.terms(content) if content else []
         pairs = [(w, t[0]) for w, t in zip(content, stems) if t]
@@ -348,13 +409,24 @@ class Conversation:
             return 1.0
         idf = self.lexical.idf(sorted({t for _, t in pairs} | {_NEVER_SEEN}))
         unseen = idf.pop(_NEVER_SEEN)
+        vocabulary: set[str] | None = None
         total = known = 0.0
         for word, stem in pairs:
-            if idf[stem] >= unseen and not simplemma.is_known(word, lang="en"):
+            seen = idf[stem] < unseen
+            if not seen and len(word) >= MIN_CLIPPED and docs:
+                if vocabulary is None:
+                    vocabulary = self._vocabulary(docs)
+                seen = any(v.startswith(word) for v in vocabulary)
+            if not seen and not simplemma.is_known(word, lang="en"):
                 continue
             total += idf[stem]
-            known += idf[stem] if idf[stem] < unseen else 0.0
+            known += idf[stem] if seen else 0.0
         return known / total if total else 1.0
+
+    def _vocabulary(self, docs: set[int]) -> set[str]:
+        """The words of the given articles, lower-cased."""
+        rows = [r for d in sorted(docs) for r in self.store.doc_sentences(d)]
+        return {w for rec in self.store.sentences(rows) for w in words(rec.text)}
 
     def _carried(self, m: Query, topic: Topic, own: float, reading: Reading) -> Query:
         """`m` with the topic's subject: vectors summed, the topic's words after its own.
@@ -387,6 +459,8 @@ class Conversation:
         current, crossed = self.store.sections([anchor.sentence])[0], 0
         for row, kind, section in zip(rows, self.store.sentence_kinds(rows),
                                       self.store.sections(list(rows))):
+            if not section and kind != "sentence":
+                continue  # a heading stands outside the section it opens: no section of its own
             if section != current:
                 crossed, current = crossed + 1, section
                 if crossed > 1 or out:

@@ -79,16 +79,19 @@ class AnswerPipeline:
     def search(self, query: Query, exclude: frozenset[int] | set[int] = frozenset(),
                prefer: Callable[[list[Candidate]], list[Candidate]] | None = None) -> Outcome:
         """retrieve -> rerank -> locate -> coverage -> select for one query; `exclude` drops
-        sentences already quoted, `prefer` reorders the candidates once coverage is assessed."""
+        sentences already quoted, `prefer` rescores the candidates (a follow-up's preference for the
+        sections that answered before) before coverage and selection read them; `Outcome.top` is
+        the best score before it."""
         hits = self.reranker.rerank(query, self.retriever.retrieve(query))
         candidates = self.locator.locate(query, hits)
         if exclude:
             candidates = [c for c in candidates if c.sentence not in exclude]
-        coverage = self.coverage.assess(query, candidates)
+        top = candidates[0].score if candidates else 0.0
         if prefer is not None:
             candidates = prefer(candidates)
+        coverage = self.coverage.assess(query, candidates)
         selected = self.selector.select(query, candidates) if coverage.covered else []
-        return Outcome(candidates, coverage, selected)
+        return Outcome(candidates, coverage, selected, top)
 
 
 def _with(answer: Answer, interpreted_as: str, context_used: bool) -> Answer:

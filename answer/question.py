@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Protocol
 
+from groundedqa.answer.conversation import without_topic_cue
 from groundedqa.answer.language import ENGLISH, LanguageDetector
 from groundedqa.answer.normalise import normalise_question
 from groundedqa.answer.triage import Triage
@@ -78,7 +79,9 @@ class PlainQuestionReader:
         language = self.language.detect(normal.text)
         # Denied symptoms ("no numbness in my groin") would steer retrieval toward red-flag text,
         # so retrieval looks for the question's focus without them.
-        search_text = self.triage.without_negated(normal.focus) if language == ENGLISH else normal.focus
+        if language != ENGLISH:
+            return normal.text, language, normal.focus, self.triage.clause_texts(normal.text, language)
+        search_text = self.triage.without_negated(without_topic_cue(normal.focus))
         return normal.text, language, search_text, self.triage.clause_texts(normal.text, language)
 
 

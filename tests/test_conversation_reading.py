@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from groundedqa.answer.conversation import (
-    ELLIPSIS, ELSE, MORE, REFERENCE, SHIFT, STANDALONE, read_message)
+    ELLIPSIS, ELSE, MORE, REFERENCE, SHIFT, STANDALONE, read_message, reading_of, without_topic_cue)
+from groundedqa.answer.types import Query
 
 
 @pytest.mark.parametrize("message", ["and for rack pulls?", "what about swimming?", "twisting?"])
@@ -41,3 +43,30 @@ def test_complete_questions_stand_alone(message):
 
 def test_a_new_topic_is_announced():
     assert read_message("another thing: is deadlifting good for sciatica?").kind == SHIFT
+
+
+@pytest.mark.parametrize("message, searched", [
+    ("new question, during decompression what do i do if it hurts", "during decompression what do i do if it hurts"),
+    ("ok totally different: whats the evidence for dead hangs", "whats the evidence for dead hangs"),
+    ("btw can i swim with sciatica", "can i swim with sciatica"),
+])
+def test_the_announcement_of_a_new_topic_is_not_searched(message, searched):
+    assert without_topic_cue(message) == searched
+
+
+@pytest.mark.parametrize("message", ["something else hurts too", "another thing"])
+def test_words_that_are_not_set_off_from_the_cue_are_kept(message):
+    assert without_topic_cue(message) == message
+
+
+def test_a_message_searched_without_its_announcement_still_starts_a_new_topic():
+    message = "different question: is deadlifting good for sciatica?"
+    query = Query(asked=message, text=message, search_text=without_topic_cue(message),
+                  vector=np.zeros(4, dtype=np.float32), limit=5)
+    assert reading_of(query).kind == SHIFT
+
+
+def test_a_reference_opening_like_a_fragment_brings_up_a_subject():
+    reading = read_message("what about my stiff neck, any stretches for that?")
+    assert reading.kind == REFERENCE and reading.fragment
+    assert not read_message("how do I make it harder").fragment
