@@ -155,3 +155,42 @@ def test_a_concept_quoting_an_unknown_red_flag_is_refused(tmp_path):
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(RedFlagError, match="Not a red flag in this file"):
         load_redflags(bad)
+
+
+@pytest.mark.parametrize("text", [
+    "I doubt it but I don't think I've lost any feeling",  # negated loss
+    "it's not as if I can't hold my wee",  # double negative
+    "I wouldn't say the weakness is spreading",  # hedged denial
+    "haven't spotted any tingling in my saddle area",  # perception verb + named abnormality
+    "cauda equina has been excluded by the surgeon",  # post-position trigger
+    "nothing down below",  # nothing + place
+    "my waterworks are the same as usual",  # sameness
+    "my bowels are still regular",
+    "the bladder drains properly",  # any verb + fine/properly
+    "i'm fine weeing",
+])
+def test_wider_denials_describe_nothing(text):
+    assert [c for c in analyse(text) if c.described and not c.past and not c.denied
+            and any(w in c.described.lower() for w in ("feel", "wee", "weak", "tingl", "cauda",
+                                                       "below", "water", "bowel", "bladder"))] == []
+
+
+@pytest.mark.parametrize("text", [
+    "I don't feel anything when I wipe",  # perception of nothing: numbness
+    "I feel nothing down below",
+    "didn't notice my bladder was full until it leaked",
+    "no weakness until this morning, now my foot slaps",  # the denial only starts the story
+    "my legs were fine till yesterday when both went numb",
+    "I can't pee properly",
+    "it's hard to wee normally",
+    "nothing in my legs feels right",
+    "no idea why I can't feel my foot",
+])
+def test_wider_denials_keep_symptoms_described(text):
+    assert any(c.described for c in analyse(text) if not c.denied)
+
+
+def test_a_one_word_question_the_patient_answers_is_context_for_the_answer():
+    clauses = analyse("Numbness? Only a small patch on my shin.")
+    assert clauses[0].past and not clauses[0].denied
+    assert not clauses[1].past
