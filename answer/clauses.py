@@ -50,6 +50,7 @@ _PERCEPTION = frozenset({"notice", "noticed", "see", "seen", "i", "i've", "ive"}
 # "Haven't noticed any numbness", "don't feel any tingling": a perception verb then a named
 # abnormality denies it; "don't notice when I need to go", "don't feel anything" describe one.
 _SENSING = frozenset({"notice", "see", "spot", "feel", "felt", "experience", "sense"})
+_ANY = frozenset({"any", "anything"})
 _DETERMINERS = frozenset({"any", "a", "an", "the", "much", "some", "my", "real"})
 # After a perception verb only a named abnormality denies: "anything", "pain" or "problems" there
 # may be what the patient can no longer feel.
@@ -83,9 +84,10 @@ NEGATION_REACH = 6
 # Lemmas whose negation denies a symptom ...
 ABNORMALITY = frozenset("""
 numb numbness tingle tingling tingly pins needles weak weakness weaker weaken problem problems issue
+flag flags
 issues trouble troubles difficulty difficulties change changes symptom symptoms sign signs accident
 accidents incontinence incontinent leak leaking leakage retention dysfunction loss drop dropping
-trip tripping drag dragging both bilateral cauda equina anything any sciatica pain ache tingles
+trip tripping drag dragging both bilateral cauda equina sciatica pain ache tingles
 spread spreading worse worsening progress progressing burning buzzing dead heaviness heavy shooting
 wrong anaesthesia anesthesia paraesthesia paresthesia groin crotch genital genitals saddle perineum
 perineal bladder bowel bowels bum buttock buttocks privates bottom incontinent foot-drop
@@ -107,7 +109,9 @@ _NORMAL = re.compile(
     r"|\b(?:working|functioning) (?:fine|normally|ok|well)\b|\bfull (?:feeling|sensation|strength|"
     r"control)\b|\b(?:improving|improved|recovering)\b"
     r"|\b(?:legs?|strength|power|feeling|sensation|bladder|bowels?|peeing|pee|wee|weeing|stream|"
-    r"reflexes|walking|everything)\s+(?:fine|normal|normally|strong|ok|okay|good)\b"
+    r"reflexes|walking|everything|habits?|function|control|waterworks|pooing|pooping|poo|poop)"
+    r"\s+(?:\w+\s+)?(?:fine|normal|normally|strong|ok|okay|good|unchanged|intact)\b"
+    r"|\bfeel (?:everything|it all|all of it)\b"
     r"|\b(?:can|could|able to)\s+(?:\w+\s+){1,6}(?:fine|normally|ok|okay|without (?:any )?"
     r"(?:problem|problems|trouble|difficulty))\b"
     r"|\b(?:better|stronger|easier) than (?:before|last|yesterday|it was|a (?:week|month))"
@@ -128,6 +132,9 @@ _NOT_NORMAL_BEFORE = re.compile(
     r"difficult|struggle|struggling|trouble|tough|barely|hardly)$|n't$", re.IGNORECASE)
 # "is it normal ...?" asks; it does not state that anything is normal.
 _ASKS_NORMAL = re.compile(r"^(?:is|are|was|were)\s+(?:it|that|this|they|there|these|those)\b",
+                          re.IGNORECASE)
+_BARE_NORMAL = re.compile(r"^\s*(?:all |totally |completely |perfectly )?(?:normal|fine|ok|okay|good|"
+                          r"unchanged|intact|no change|no changes|same as (?:always|usual|ever))\s*$",
                           re.IGNORECASE)
 _BARE_NO = re.compile(r"^\s*(?:no|nope|nah|not at all|none|none at all|negative|never|nothing|"
                       r"there'?s none|there is none|there isn'?t any)\s*$", re.IGNORECASE)
@@ -242,7 +249,8 @@ def split_clauses(text: str) -> list[tuple[str, int]]:
 
 def analyse(text: str) -> list[Clause]:
     """Every clause of `text`, marked denied or supposed where it is."""
-    asked_self = _self_posed(text)
+    sentences = _sentences(text)
+    asked_self = _self_posed(sentences)
     clauses: list[Clause] = []
     supposing = -1  # the sentence in which a supposition began: the rest of it is supposed too
     for part, sentence in split_clauses(text):
@@ -250,12 +258,18 @@ def analyse(text: str) -> list[Clause]:
             clauses.append(Clause(part, sentence, False, False, part))
             continue
         resolved = _resolved(part)
-        if clauses and ((resolved and clauses[-1].sentence == sentence) or _BARE_NO.match(part)):
+        # "bowels: normal", "had my bladder checked, all good" (but "numb down there, normal?" asks)
+        verdict = (bool(_BARE_NORMAL.match(part)) and not sentences[sentence].rstrip().endswith("?"))
+        if clauses and (((resolved or verdict) and clauses[-1].sentence == sentence)
+                        or _BARE_NO.match(part)):
             # "I had numbness after a long ride, but it went away" / "Numb down there? No.": the
             # earlier clause is denied by this one.
             prev = clauses[-1]
             clauses[-1] = Clause(prev.text, prev.sentence, True, prev.past, prev.supposed)
-        denied = resolved or bool(_BARE_NO.match(part)) or _denies(part)
+        denied = resolved or verdict or bool(_BARE_NO.match(part)) or _denies(part)
+        if denied and clauses and clauses[-1].sentence in asked_self and clauses[-1].sentence == sentence - 1:
+            prev = clauses[-1]  # "Numbness? I don't have any.": the answer denies the question
+            clauses[-1] = Clause(prev.text, prev.sentence, True, prev.past, prev.supposed)
         supposed = "" if denied else _supposed(part)
         if supposed:
             supposing = sentence
@@ -264,10 +278,14 @@ def analyse(text: str) -> list[Clause]:
     return clauses
 
 
-def _self_posed(text: str) -> set[int]:
+def _sentences(text: str) -> list[str]:
+    """The sentences of `text`, numbered as `split_clauses` numbers them."""
+    return [s for s in _SENTENCE.split(normalise_apostrophes(text)) if s]
+
+
+def _self_posed(sentences: list[str]) -> set[int]:
     """Sentences that are a one- or two-word question the patient answers next ("Numbness? Only
     a little patch on my foot."): context for the answer, never a description on their own."""
-    sentences = [s for s in _SENTENCE.split(normalise_apostrophes(text)) if s]
     return {n for n, s in enumerate(sentences[:-1])
             if s.rstrip().endswith("?") and len(words(s)) <= SELF_POSED_WORDS}
 
@@ -275,10 +293,14 @@ def _self_posed(text: str) -> set[int]:
 def described_text(text: str) -> str:
     """`text` without the clauses that deny symptoms: what retrieval should look for."""
     clauses = analyse(text)
-    kept = [c.text for c in clauses if not c.denied]
+    kept = [c for c in clauses if not c.denied]
     if not kept or len(kept) == len(clauses):
         return text
-    return ", ".join(kept)
+    # Sentences stay sentences, so later stages can still tell the story from the question.
+    out = kept[0].text
+    for prev, c in zip(kept, kept[1:]):
+        out += (", " if c.sentence == prev.sentence else ". ") + c.text
+    return out
 
 
 def _denies(clause: str) -> bool:
@@ -300,7 +322,8 @@ def _denies(clause: str) -> bool:
         if _ASKS_NORMAL.match(match.group(0)):
             continue
         # "I don't feel normal down there", "can't pee properly" are symptoms.
-        if not any(_NOT_NORMAL_BEFORE.search(w) for w in words(low[: match.start()])[-3:]):
+        if not any(_NOT_NORMAL_BEFORE.search(w) or _NEGATION.fullmatch(w)
+                   for w in words(low[: match.start()])[-3:]):
             return True
     return False
 
@@ -310,7 +333,7 @@ def _negated_abnormality(following: list[str], trigger: str) -> bool:
     stopped by a function word: "don't feel the urge" is a symptom)."""
     # "can't say I've noticed any changes": perception words are part of the denial there.
     transparent = _PERCEPTION if trigger.endswith(("say", "tell you", "claim")) else frozenset()
-    sensing = False
+    sensing = pending = False
     for i, word in enumerate(following):
         base = lemma(word)
         if base in transparent:
@@ -327,11 +350,15 @@ def _negated_abnormality(following: list[str], trigger: str) -> bool:
         if base in _SENSING or word in _SENSING:
             sensing = True  # "haven't noticed any numbness" vs "don't notice when I need to go"
             continue
+        if word in _ANY:
+            pending = True  # "don't have any" denies, "don't have any feeling" does not
+            continue
         if base in FUNCTION or word in FUNCTION:
-            return False  # "don't feel the urge": a symptom, not a denial
-        if base in ABNORMALITY or word in ABNORMALITY:
+            # "not peeing myself": wetting oneself, denied; "haven't peed": retention, a symptom
+            return following[i + 1: i + 2] == ["myself"]
+        if base in ABNORMALITY or word in ABNORMALITY or word == "myself":
             return True
-    return False
+    return pending
 
 
 def _post_negated(low: str) -> bool:

@@ -1,6 +1,6 @@
 """Coverage: does the evidence cover what was asked? Abstain when it does not.
 
-Three checks, in order:
+Four checks, in order:
 
 1. Medicines, doses and prescriptions are never answered here (`medication`): the patient's
    doctor or pharmacist answers those, even when an article names a drug in passing.
@@ -11,7 +11,10 @@ Three checks, in order:
    found in the evidence (the best candidate sentences and their articles' titles) must reach
    `MIN_SUBJECT_SHARE`: "acupuncture vs physio for chronic back pain" finds "chronic back pain"
    in the evidence but not its subject.
-3. The best candidate sentence must score at least `AnswerTuning.abstain_below` (the blend of
+3. A body region or patient group the asking sentence names ("my hip replacement", "20 weeks
+   pregnant", "my neck") must be in the evidence too (`NAMED_SUBJECTS`): whatever its share of
+   the idf, advice for the lower back does not answer a question about the neck.
+4. The best candidate sentence must score at least `AnswerTuning.abstain_below` (the blend of
    cosine and word overlap that ranks the sentences).
 
 `confidence` (0..1) is the best sentence's score scaled by the share of distinctive words found:
@@ -26,7 +29,7 @@ import simplemma
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from groundedqa.answer.clauses import words
-from groundedqa.answer.medication import asks_about_medication
+from groundedqa.answer.medication import asking_sentences, asks_about_medication
 from groundedqa.answer.types import AnswerTuning, Candidate, Coverage, Query
 from groundedqa.index.ports import LexicalIndex, SentenceStore
 
@@ -46,6 +49,16 @@ now yes yeah right left quick question wondering wonder possible ask tell say sa
 
 
 _NEVER_SEEN = "\u0000never-seen"
+#: Words that name WHO or WHERE a question is about: a body region or a patient group. When the
+#: sentence that asks names one and the evidence never does, the articles answer a different
+#: patient ("after my hip replacement, can I do dead hangs?" answered with back advice). Words,
+#: not corpus terms: the check is the same for any clinic's articles.
+NAMED_SUBJECTS = frozenset("""
+neck necks cervical shoulder shoulders rotator cuff elbow elbows wrist wrists hand hands finger
+fingers thumb thumbs knee knees ankle ankles heel heels hip hips shin shins jaw achilles pelvis
+rib ribs pregnant pregnancy postpartum breastfeeding baby babies child children kid kids son
+daughter teenager teenage toddler
+""".split())
 
 
 class CoverageCheck(Protocol):
@@ -71,9 +84,25 @@ class SubjectCoverage:
         share, missing = self.subject_share(query.subject, candidates[:EVIDENCE_SENTENCES])
         confidence = float(min(1.0, max(0.0, best * (1.0 + share) / 2.0)))
         floor = self.tuning.abstain_below if query.abstain_below is None else query.abstain_below
-        covered = best >= floor and share >= self.min_share
+        absent = self.absent_named_subjects(query.subject, candidates[:EVIDENCE_SENTENCES])
+        covered = best >= floor and share >= self.min_share and not absent
         return Coverage(covered, confidence if covered else 0.0,
-                        None if covered else "not_covered", tuple(missing))
+                        None if covered else "not_covered", tuple(dict.fromkeys([*absent, *missing])))
+
+    def absent_named_subjects(self, question: str, evidence: list[Candidate]) -> list[str]:
+        """The body regions and patient groups (`NAMED_SUBJECTS`) the question's asking sentences
+        name and the evidence never does."""
+        named = [w for s in asking_sentences(question) for w in words(s) if w in NAMED_SUBJECTS]
+        if not named:
+            return []
+        found = self._evidence_terms(evidence)
+        return [w for w, stems in zip(named, self.lexical.terms(named))
+                if not stems or stems[0] not in found]
+
+    def _evidence_terms(self, evidence: list[Candidate]) -> set[str]:
+        texts = [c.text for c in evidence]
+        texts += sorted({self.store.doc_titles[c.doc_idx] for c in evidence})
+        return set(self.lexical.terms([" ".join(texts)])[0]) if texts else set()
 
     def subject_share(self, question: str, evidence: list[Candidate]) -> tuple[float, list[str]]:
         """(idf-weighted share of the question's distinctive words in the evidence, the words
@@ -89,9 +118,7 @@ class SubjectCoverage:
         # A term the index has never seen gets the largest idf there is; ask for one that cannot be.
         idf = self.lexical.idf(sorted({s for _, s in pairs} | {_NEVER_SEEN}))
         unseen = idf.pop(_NEVER_SEEN)
-        texts = [c.text for c in evidence]
-        texts += sorted({self.store.doc_titles[c.doc_idx] for c in evidence})
-        found = set(self.lexical.terms([" ".join(texts)])[0]) if texts else set()
+        found = self._evidence_terms(evidence)
         total = covered = 0.0
         missing = []
         for word, stem in pairs:

@@ -194,3 +194,27 @@ def test_a_one_word_question_the_patient_answers_is_context_for_the_answer():
     clauses = analyse("Numbness? Only a small patch on my shin.")
     assert clauses[0].past and not clauses[0].denied
     assert not clauses[1].past
+
+
+@pytest.mark.parametrize("text", [
+    "waterworks: normal.",  # a bare verdict after the thing it judges
+    "had my bowels checked, all good",
+    "toilet habits unchanged",
+    "I can still feel everything when I wipe",
+    "i never soiled myself",  # wetting/soiling oneself, negated
+    "Tingling? I don't have any.",  # the answer to a self-posed question denies it
+    "no red flags whatsoever",
+])
+def test_verdicts_and_idioms_deny(text):
+    assert all(c.denied or not c.described for c in analyse(text))
+
+
+@pytest.mark.parametrize("text", [
+    "I don't have any feeling around my back passage",  # "any" before a function word
+    "I haven't got any sensation down below",
+    "i dont feel normal between my legs",  # negation without an apostrophe
+    "numb between my legs, normal?",  # a verdict that asks
+    "didn't reach the toilet in time and wet myself",
+])
+def test_verdicts_and_idioms_keep_symptoms(text):
+    assert any(c.described and not c.denied for c in analyse(text))
