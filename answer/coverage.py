@@ -23,6 +23,7 @@ best x (1 + share) / 2. It is 0 when the service abstains.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 import simplemma
@@ -61,6 +62,17 @@ daughter teenager teenage toddler
 """.split())
 
 
+# "does X help", "is X any good", "should I use X": the thing asked about is the word after the
+# question's verb (a compound's first word is its specific part: "cupping therapy", "inversion
+# table"); the question abstains when the index has never seen it.
+_ASKS_ABOUT = re.compile(
+    r"\b(?:does|do|did|will|would|can|could|is|are|should i (?:use|get|try|buy|see)|"
+    r"worth (?:trying|getting|buying))\s+(?:a |an |the |some |having |getting |using |doing )?"
+    r"(?P<thing>[a-z][a-z'-]+)\b(?=(?P<rest>.*))", re.IGNORECASE)
+_VERDICT = re.compile(r"\b(?:help|helps|helpful|work|works|good|worth|safe|effective|better|"
+                      r"any use|useful|fix)\b", re.IGNORECASE)
+
+
 class CoverageCheck(Protocol):
     """Decides between answering and abstaining, with a confidence in 0..1."""
 
@@ -92,12 +104,32 @@ class SubjectCoverage:
     def absent_named_subjects(self, question: str, evidence: list[Candidate]) -> list[str]:
         """The body regions and patient groups (`NAMED_SUBJECTS`) the question's asking sentences
         name and the evidence never does."""
-        named = [w for s in asking_sentences(question) for w in words(s) if w in NAMED_SUBJECTS]
-        if not named:
+        asking = asking_sentences(question)
+        named = [w for s in asking for w in words(s) if w in NAMED_SUBJECTS]
+        absent = []
+        if named:
+            found = self._evidence_terms(evidence)
+            absent = [w for w, stems in zip(named, self.lexical.terms(named))
+                      if not stems or stems[0] not in found]
+        return absent + self._unknown_things(asking)
+
+    def _unknown_things(self, asking: list[str]) -> list[str]:
+        """The things a "does X help?" question asks about that the index has never seen (a
+        dictionary word, so a typo or a name the analyser splits does not count)."""
+        things = []
+        for sentence in asking:
+            for match in _ASKS_ABOUT.finditer(sentence.lower()):
+                thing = match.group("thing")
+                if (_VERDICT.search(match.group("rest")) and thing not in _FILLER
+                        and simplemma.is_known(thing, lang="en")):
+                    things.append(thing)
+        if not things:
             return []
-        found = self._evidence_terms(evidence)
-        return [w for w, stems in zip(named, self.lexical.terms(named))
-                if not stems or stems[0] not in found]
+        stems = [s[0] for s in self.lexical.terms(things) if s]
+        if len(stems) != len(things):
+            return []
+        idf = self.lexical.idf(sorted(set(stems) | {_NEVER_SEEN}))
+        return [t for t, s in zip(things, stems) if idf[s] >= idf[_NEVER_SEEN]]
 
     def _evidence_terms(self, evidence: list[Candidate]) -> set[str]:
         texts = [c.text for c in evidence]
