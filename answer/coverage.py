@@ -50,6 +50,9 @@ now yes yeah right left quick question wondering wonder possible ask tell say sa
 
 
 _NEVER_SEEN = "\u0000never-seen"
+#: An asking sentence of at most this many words is about what it names (longer ones are run-ons
+#: that tell a story).
+SUBJECT_SENTENCE_WORDS = 20
 #: Words that name WHO or WHERE a question is about: a body region or a patient group. When the
 #: sentence that asks names one and the evidence never does, the articles answer a different
 #: patient ("after my hip replacement, can I do dead hangs?" answered with back advice). Words,
@@ -105,12 +108,18 @@ class SubjectCoverage:
         """The body regions and patient groups (`NAMED_SUBJECTS`) the question's asking sentences
         name and the evidence never does."""
         asking = asking_sentences(question)
-        named = [w for s in asking for w in words(s) if w in NAMED_SUBJECTS]
+        # In a short question the region or group is its subject; in a long run-on it may be
+        # scenery ("I burnt my wrist ... and my hand swelled, what should I do?"), so there it
+        # counts only when the articles never name it at all.
+        named = [(w, len(words(s)) <= SUBJECT_SENTENCE_WORDS)
+                 for s in asking for w in words(s) if w in NAMED_SUBJECTS]
         absent = []
         if named:
             found = self._evidence_terms(evidence)
-            absent = [w for w, stems in zip(named, self.lexical.terms(named))
-                      if not stems or stems[0] not in found]
+            stems = [s[0] if s else "" for s in self.lexical.terms([w for w, _ in named])]
+            idf = self.lexical.idf(sorted({s for s in stems if s} | {_NEVER_SEEN}))
+            absent = [w for (w, short), stem in zip(named, stems)
+                      if not stem or (stem not in found and (short or idf[stem] >= idf[_NEVER_SEEN]))]
         return absent + self._unknown_things(asking)
 
     def _unknown_things(self, asking: list[str]) -> list[str]:

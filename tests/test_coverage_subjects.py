@@ -64,3 +64,16 @@ def test_the_same_question_without_the_named_subject_is_answered():
 def test_a_body_region_in_the_story_but_not_in_the_question_does_not_abstain():
     text = "My knee was operated on years ago. How long should dead hangs be at the start?"
     assert coverage().absent_named_subjects(text, EVIDENCE) == []
+
+
+def test_a_region_in_a_long_run_on_counts_only_when_the_articles_never_name_it():
+    story = ("I hurt it two days ago and after last night I have woken up with it swollen and it "
+             "is really noticeable to other people, what should I do about my {} now?")
+    assert coverage().absent_named_subjects(story.format("knee"), EVIDENCE) == []  # named elsewhere
+    assert coverage().absent_named_subjects(story.format("wrist"), EVIDENCE) == ["wrist"]
+
+
+def test_a_does_it_help_question_about_something_the_articles_never_name_abstains():
+    result = coverage().assess(query("does acupuncture help with dead hangs?"), EVIDENCE)
+    assert not result.covered and "acupuncture" in result.uncovered_terms
+    assert coverage().assess(query("do dead hangs help my lower back?"), EVIDENCE).covered
