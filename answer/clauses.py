@@ -73,6 +73,12 @@ _NOTHING_THERE = re.compile(
     r"\b(?:nothing|none|nowhere)\s+(?:at all\s+|whatsoever\s+)?(?:in|on|with|down|around|"
     r"between|below|else|going on)\b", re.IGNORECASE)
 _FEELS_WRONG = re.compile(r"\b(?:right|normal|normally|the same|works?|working|feels?|felt)\b")
+_ABLE = re.compile(r"\b(?:can|could|able to)\s+(?:still\s+|easily\s+)?([a-z]+)\b")
+# Words that make a stated ability a complaint: "I can pee only a little", "can barely walk".
+_QUALIFIERS = frozenset("""
+only just barely hardly little bit slowly slow dribble dribbles trickle drops sometimes
+occasionally struggle struggling effort strain straining push pushing less harder hard difficult
+""".split())
 # What makes a denial only the story's beginning: "no numbness until this morning".
 _UNTIL = re.compile(r"\b(?:until|till|til|up to|up until|at first|before (?:today|yesterday|"
                     r"this|last|now))\b", re.IGNORECASE)
@@ -316,8 +322,10 @@ def _denies(clause: str) -> bool:
             return True
     if _post_negated(low) or _nothing_there(low):
         return True
-    if _QUESTION_START.match(low):
+    if _QUESTION_START.match(low) or _OPEN_QUESTION.match(low):
         return False
+    if _still_able(low, tokens):
+        return True
     for match in _NORMAL.finditer(low):
         if _ASKS_NORMAL.match(match.group(0)):
             continue
@@ -359,6 +367,16 @@ def _negated_abnormality(following: list[str], trigger: str) -> bool:
         if base in ABNORMALITY or word in ABNORMALITY or word == "myself":
             return True
     return pending
+
+
+def _still_able(low: str, tokens: list[str]) -> bool:
+    """"I can still feel when I need to go", "I'm able to walk": an ability stated plainly, with
+    no abnormality, no negation and no qualifier ("I can only just pee", "can barely walk")."""
+    match = _ABLE.search(low)
+    if not match or lemma(match.group(1)) not in FUNCTION:
+        return False
+    return not any(lemma(w) in ABNORMALITY or w in ABNORMALITY or w in _QUALIFIERS
+                   or _NEGATION.fullmatch(w) or _INABILITY.fullmatch(w) for w in tokens)
 
 
 def _post_negated(low: str) -> bool:

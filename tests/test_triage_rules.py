@@ -218,3 +218,10 @@ def test_verdicts_and_idioms_deny(text):
 ])
 def test_verdicts_and_idioms_keep_symptoms(text):
     assert any(c.described and not c.denied for c in analyse(text))
+
+
+def test_a_plain_ability_denies_but_a_qualified_one_does_not():
+    assert all(c.denied for c in analyse("I can still tell when I need to go"))
+    for text in ("I can only just pee", "i can barely walk", "I can feel my feet going numb",
+                 "how can I tell when I need to go"):
+        assert any(c.described and not c.denied for c in analyse(text)), text
