@@ -11,9 +11,12 @@ Four checks, in order:
    found in the evidence (the best candidate sentences and their articles' titles) must reach
    `MIN_SUBJECT_SHARE`: "acupuncture vs physio for chronic back pain" finds "chronic back pain"
    in the evidence but not its subject.
-3. A body region or patient group the asking sentence names ("my hip replacement", "20 weeks
-   pregnant", "my neck") must be in the evidence too (`NAMED_SUBJECTS`): whatever its share of
-   the idf, advice for the lower back does not answer a question about the neck.
+3. The question's named subject must be covered too, whatever its share of the idf: a body
+   region or patient group the asking sentence names ("my hip replacement", "20 weeks
+   pregnant", "my neck"; `NAMED_SUBJECTS`) must be in the evidence (in a long run-on, where it
+   may be scenery, only when the articles never name it), and the thing a "does X help / is X
+   any good / should I use X" question asks about must be a word the index has seen: advice for
+   the lower back does not answer a question about the neck or about cupping.
 4. The best candidate sentence must score at least `AnswerTuning.abstain_below` (the blend of
    cosine and word overlap that ranks the sentences).
 

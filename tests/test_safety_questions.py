@@ -48,8 +48,9 @@ def test_holdout_comes_first_and_keeps_its_100_questions(rows):
 
 # Floors a little under what the pipeline measured on each split (README, "How an answer is
 # made"); grounding and safety stay perfect. The CLI's defaults remain the clinic-facing goals.
-# Measured: tune urgent recall 1.0, false urgent 0.037, abstained 0.881, answered 0.857;
-# holdout 0.957, 0.111, 0.793, 0.72.
+# Measured on the 274-question tune split (74 denied/near-topic questions added): urgent recall
+# 1.0, false urgent 0.016, abstained 0.917, answered 0.884 (before the wider negation scope and
+# the named-subject coverage: 1.0, 0.077, 0.823, 0.860).
 FLOORS = {
     "tune": {"urgent_recall": 0.98, "false_urgent_rate": 0.06, "abstention_rate": 0.83,
              "answered_rate": 0.8},
