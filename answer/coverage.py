@@ -75,6 +75,9 @@ _ASKS_ABOUT = re.compile(
     r"\b(?:does|do|did|will|would|can|could|is|are|should i (?:use|get|try|buy|see)|"
     r"worth (?:trying|getting|buying))\s+(?:a |an |the |some |having |getting |using |doing )?"
     r"(?P<thing>[a-z][a-z'-]+)\b(?=(?P<rest>.*))", re.IGNORECASE)
+# "acupuncture vs physio": both things compared are asked about.
+_VERSUS = re.compile(r"\b(?P<thing>[a-z][a-z'-]+)\s+(?:vs\.?|versus)\s+(?P<other>[a-z][a-z'-]+)\b",
+                     re.IGNORECASE)
 _VERDICT = re.compile(r"\b(?:help|helps|helpful|work|works|good|worth|safe|effective|better|"
                       r"any use|useful|fix)\b", re.IGNORECASE)
 
@@ -135,6 +138,9 @@ class SubjectCoverage:
                 if (_VERDICT.search(match.group("rest")) and thing not in _FILLER
                         and simplemma.is_known(thing, lang="en")):
                     things.append(thing)
+            for match in _VERSUS.finditer(sentence.lower()):
+                things += [w for w in match.group("thing", "other")
+                           if w not in _FILLER and simplemma.is_known(w, lang="en")]
         if not things:
             return []
         stems = [s[0] for s in self.lexical.terms(things) if s]

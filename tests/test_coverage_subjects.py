@@ -77,3 +77,7 @@ def test_a_does_it_help_question_about_something_the_articles_never_name_abstain
     result = coverage().assess(query("does acupuncture help with dead hangs?"), EVIDENCE)
     assert not result.covered and "acupuncture" in result.uncovered_terms
     assert coverage().assess(query("do dead hangs help my lower back?"), EVIDENCE).covered
+
+
+def test_a_comparison_with_something_the_articles_never_name_abstains():
+    assert not coverage().assess(query("dead hangs vs acupuncture for the lower back?"), EVIDENCE).covered
