@@ -38,7 +38,8 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 # them: "can't pee" asserts a problem.
 _NEGATION = re.compile(
     r"\b(?:no|not|never|without|nor|none|neither|nothing|nope|zero|free of|absence of|"
-    r"ruled? out|rules out|negative for|den(?:y|ies|ied)|can't say|cant say|"
+    r"ruled? out|rules out|negative for|den(?:y|ies|ied)|"
+    r"(?:can'?t|cant|cannot|couldn'?t|wouldn'?t|won'?t|would not|could not) (?:say|tell you|claim)|"
     r"(?:do|does|did|have|has|had|is|are|was|were|ai)n'?t|dont|doesnt|didnt|havent|hasnt|hadnt|"
     r"isnt|arent|wasnt|werent|aint)\b",
     re.IGNORECASE,
@@ -46,18 +47,57 @@ _NEGATION = re.compile(
 _INABILITY = re.compile(r"\b(?:can ?no?t|can'?t|cant|couldn'?t|unable|won'?t|wont|wouldn'?t)\b",
                         re.IGNORECASE)
 _PERCEPTION = frozenset({"notice", "noticed", "see", "seen", "i", "i've", "ive"})
+# "Haven't noticed any numbness", "don't feel any tingling": a perception verb then a named
+# abnormality denies it; "don't notice when I need to go", "don't feel anything" describe one.
+_SENSING = frozenset({"notice", "see", "spot", "feel", "felt", "experience", "sense"})
+_ANY = frozenset({"any", "anything"})
+_DETERMINERS = frozenset({"any", "a", "an", "the", "much", "some", "my", "real"})
+# After a perception verb only a named abnormality denies: "anything", "pain" or "problems" there
+# may be what the patient can no longer feel.
+_VAGUE = frozenset({"any", "anything", "pain", "ache", "problem", "problems", "issue", "issues",
+                    "trouble", "change", "changes", "difference", "bladder", "bowel", "bowels"})
+# Words a double negative may have between its two negations: "it's not like I can't feel my
+# legs", "it isn't true that I can't hold it", "not that I can't ...".
+_DOUBLE_BRIDGE = frozenset({"like", "that", "true", "the", "case", "as", "if", "i", "i'm", "im",
+                            "it", "it's", "its", "is", "so", "exactly", "really", "say", "saying",
+                            "though"})
+# Post-position triggers (NegEx's "post" list): "numbness in both legs was ruled out by my GP",
+# "cauda equina excluded", "the scan came back clear".
+_POST_NEGATION = re.compile(
+    r"\b(?:(?:was|were|been|is|are|got|get|has|have|'s)\s+)?(?:ruled out|excluded|dismissed)\b"
+    r"|\b(?:came|come|comes|coming) back (?:clear|normal|negative|fine|ok|okay)\b"
+    r"|\b(?:was|were|is|are|been)\s+(?:negative|clear)\b",
+    re.IGNORECASE)
+# "nothing in the other leg", "nothing with the bladder", "none down there": nothing somewhere.
+_NOTHING_THERE = re.compile(
+    r"\b(?:nothing|none|nowhere)\s+(?:at all\s+|whatsoever\s+)?(?:in|on|with|down|around|"
+    r"between|below|else|going on)\b", re.IGNORECASE)
+_FEELS_WRONG = re.compile(r"\b(?:right|normal|normally|the same|works?|working|feels?|felt)\b")
+_ABLE = re.compile(r"\b(?:can|could|able to)\s+(?:still\s+|easily\s+)?([a-z]+)\b")
+# Words that make a stated ability a complaint: "I can pee only a little", "can barely walk".
+_QUALIFIERS = frozenset("""
+only just barely hardly little bit slowly slow dribble dribbles trickle drops sometimes
+occasionally struggle struggling effort strain straining push pushing less harder hard difficult
+""".split())
+# What makes a denial only the story's beginning: "no numbness until this morning".
+_UNTIL = re.compile(r"\b(?:until|till|til|up to|up until|at first|before (?:today|yesterday|"
+                    r"this|last|now))\b", re.IGNORECASE)
+#: A question of at most this many words followed by more text is one the patient answers.
+SELF_POSED_WORDS = 2
 #: How many words a negation reaches forward (NegEx uses five or six).
 NEGATION_REACH = 6
 
 # Lemmas whose negation denies a symptom ...
 ABNORMALITY = frozenset("""
 numb numbness tingle tingling tingly pins needles weak weakness weaker weaken problem problems issue
+flag flags
 issues trouble troubles difficulty difficulties change changes symptom symptoms sign signs accident
 accidents incontinence incontinent leak leaking leakage retention dysfunction loss drop dropping
-trip tripping drag dragging both bilateral cauda equina anything any sciatica pain ache tingles
+trip tripping drag dragging both bilateral cauda equina sciatica pain ache tingles
 spread spreading worse worsening progress progressing burning buzzing dead heaviness heavy shooting
 wrong anaesthesia anesthesia paraesthesia paresthesia groin crotch genital genitals saddle perineum
 perineal bladder bowel bowels bum buttock buttocks privates bottom incontinent foot-drop
+lose lost losing
 """.split())
 # ... and lemmas whose negation describes one.
 FUNCTION = frozenset("""
@@ -75,16 +115,32 @@ _NORMAL = re.compile(
     r"|\b(?:working|functioning) (?:fine|normally|ok|well)\b|\bfull (?:feeling|sensation|strength|"
     r"control)\b|\b(?:improving|improved|recovering)\b"
     r"|\b(?:legs?|strength|power|feeling|sensation|bladder|bowels?|peeing|pee|wee|weeing|stream|"
-    r"reflexes|walking|everything)\s+(?:fine|normal|normally|strong|ok|okay|good)\b"
+    r"reflexes|walking|everything|habits?|function|control|waterworks|pooing|pooping|poo|poop)"
+    r"\s+(?:\w+\s+)?(?:fine|normal|normally|strong|ok|okay|good|unchanged|intact)\b"
+    r"|\bfeel (?:everything|it all|all of it)\b"
     r"|\b(?:can|could|able to)\s+(?:\w+\s+){1,6}(?:fine|normally|ok|okay|without (?:any )?"
     r"(?:problem|problems|trouble|difficulty))\b"
     r"|\b(?:better|stronger|easier) than (?:before|last|yesterday|it was|a (?:week|month))"
     r"|\b(?:strength|power|feeling|sensation|movement)\s+(?:is |are |'s |has |)(?:coming|come) back"
-    r"|\bnothing like (?:that|this|it)\b|\bnone of (?:that|this|those|them)\b",
+    r"|\bnothing like (?:that|this|it)\b|\bnone of (?:that|this|those|them)\b"
+    # "peeing is the same as always", "legs as strong as ever", "bowels are regular"
+    r"|\b(?:the )?same as (?:always|usual|ever|before|normal|it was)\b"
+    r"|\bas (?:strong|good|normal|usual|steady|solid) as (?:ever|always|before|usual|normal)\b"
+    r"|\b(?:is|are|was|were|been|stays?|still)\s+(?:\w+\s+)?regular\b"
+    # "the bladder empties fine", "my legs work fine", "I'm fine peeing"
+    r"|\b[a-z']+\s+(?:fine|normally|properly)\b|\b(?:i'm|im|i am)\s+(?:\w+\s+)?(?:fine|ok|okay)\b",
     re.IGNORECASE,
 )
+# Words just before a "fine"/"normal" statement that turn it into a complaint: "can't pee
+# properly", "hard to wee normally", "struggling to walk fine".
+_NOT_NORMAL_BEFORE = re.compile(
+    r"^(?:no|not|never|can'?t|cant|cannot|couldn'?t|won'?t|wont|wouldn'?t|unable|hard|harder|"
+    r"difficult|struggle|struggling|trouble|tough|barely|hardly)$|n't$", re.IGNORECASE)
 # "is it normal ...?" asks; it does not state that anything is normal.
 _ASKS_NORMAL = re.compile(r"^(?:is|are|was|were)\s+(?:it|that|this|they|there|these|those)\b",
+                          re.IGNORECASE)
+_BARE_NORMAL = re.compile(r"^\s*(?:all |totally |completely |perfectly )?(?:normal|fine|ok|okay|good|"
+                          r"unchanged|intact|no change|no changes|same as (?:always|usual|ever))\s*$",
                           re.IGNORECASE)
 _BARE_NO = re.compile(r"^\s*(?:no|nope|nah|not at all|none|none at all|negative|never|nothing|"
                       r"there'?s none|there is none|there isn'?t any)\s*$", re.IGNORECASE)
@@ -199,6 +255,8 @@ def split_clauses(text: str) -> list[tuple[str, int]]:
 
 def analyse(text: str) -> list[Clause]:
     """Every clause of `text`, marked denied or supposed where it is."""
+    sentences = _sentences(text)
+    asked_self = _self_posed(sentences)
     clauses: list[Clause] = []
     supposing = -1  # the sentence in which a supposition began: the rest of it is supposed too
     for part, sentence in split_clauses(text):
@@ -206,52 +264,140 @@ def analyse(text: str) -> list[Clause]:
             clauses.append(Clause(part, sentence, False, False, part))
             continue
         resolved = _resolved(part)
-        if clauses and ((resolved and clauses[-1].sentence == sentence) or _BARE_NO.match(part)):
+        # "bowels: normal", "had my bladder checked, all good" (but "numb down there, normal?" asks)
+        verdict = (bool(_BARE_NORMAL.match(part)) and not sentences[sentence].rstrip().endswith("?"))
+        if clauses and (((resolved or verdict) and clauses[-1].sentence == sentence)
+                        or _BARE_NO.match(part)):
             # "I had numbness after a long ride, but it went away" / "Numb down there? No.": the
             # earlier clause is denied by this one.
             prev = clauses[-1]
             clauses[-1] = Clause(prev.text, prev.sentence, True, prev.past, prev.supposed)
-        denied = resolved or bool(_BARE_NO.match(part)) or _denies(part)
+        denied = resolved or verdict or bool(_BARE_NO.match(part)) or _denies(part)
+        if denied and clauses and clauses[-1].sentence in asked_self and clauses[-1].sentence == sentence - 1:
+            prev = clauses[-1]  # "Numbness? I don't have any.": the answer denies the question
+            clauses[-1] = Clause(prev.text, prev.sentence, True, prev.past, prev.supposed)
         supposed = "" if denied else _supposed(part)
         if supposed:
             supposing = sentence
-        clauses.append(Clause(part, sentence, denied, _long_past(part) or _one_sided(part), supposed))
+        context = _long_past(part) or _one_sided(part) or sentence in asked_self
+        clauses.append(Clause(part, sentence, denied, context, supposed))
     return clauses
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of `text`, numbered as `split_clauses` numbers them."""
+    return [s for s in _SENTENCE.split(normalise_apostrophes(text)) if s]
+
+
+def _self_posed(sentences: list[str]) -> set[int]:
+    """Sentences that are a one- or two-word question the patient answers next ("Numbness? Only
+    a little patch on my foot."): context for the answer, never a description on their own."""
+    return {n for n, s in enumerate(sentences[:-1])
+            if s.rstrip().endswith("?") and len(words(s)) <= SELF_POSED_WORDS}
 
 
 def described_text(text: str) -> str:
     """`text` without the clauses that deny symptoms: what retrieval should look for."""
     clauses = analyse(text)
-    kept = [c.text for c in clauses if not c.denied]
+    kept = [c for c in clauses if not c.denied]
     if not kept or len(kept) == len(clauses):
         return text
-    return ", ".join(kept)
+    # Sentences stay sentences, so later stages can still tell the story from the question.
+    out = kept[0].text
+    for prev, c in zip(kept, kept[1:]):
+        out += (", " if c.sentence == prev.sentence else ". ") + c.text
+    return out
 
 
 def _denies(clause: str) -> bool:
     low = normalise_apostrophes(clause).lower()
+    if _UNTIL.search(low):
+        return False  # "no numbness until this morning": the denial is the story's beginning
     tokens = words(low)
     for trigger in _NEGATION.finditer(low):
         if _INABILITY.fullmatch(trigger.group(0)):
             continue
-        # "can't say I've noticed any changes": perception words are part of the denial there.
-        transparent = _PERCEPTION if trigger.group(0).endswith("say") else frozenset()
         before = len(_WORD.findall(low[: trigger.end()]))
-        for word in tokens[before: before + NEGATION_REACH]:
-            base = lemma(word)
-            if base in transparent:
-                continue
-            if base in FUNCTION or word in FUNCTION:
-                break  # "don't feel the urge": a symptom, not a denial
-            if base in ABNORMALITY or word in ABNORMALITY:
-                return True
-    if _QUESTION_START.match(low):
+        if _negated_abnormality(tokens[before: before + NEGATION_REACH], trigger.group(0)):
+            return True
+    if _post_negated(low) or _nothing_there(low):
+        return True
+    if _QUESTION_START.match(low) or _OPEN_QUESTION.match(low):
         return False
+    if _still_able(low, tokens):
+        return True
     for match in _NORMAL.finditer(low):
         if _ASKS_NORMAL.match(match.group(0)):
             continue
-        # "I don't feel normal down there" is a symptom.
-        if not any(_NEGATION.fullmatch(w) for w in words(low[: match.start()])[-3:]):
+        # "I don't feel normal down there", "can't pee properly" are symptoms.
+        if not any(_NOT_NORMAL_BEFORE.search(w) or _NEGATION.fullmatch(w)
+                   for w in words(low[: match.start()])[-3:]):
+            return True
+    return False
+
+
+def _negated_abnormality(following: list[str], trigger: str) -> bool:
+    """Whether the words after a negation trigger deny an abnormality (NegEx forward scope,
+    stopped by a function word: "don't feel the urge" is a symptom)."""
+    # "can't say I've noticed any changes": perception words are part of the denial there.
+    transparent = _PERCEPTION if trigger.endswith(("say", "tell you", "claim")) else frozenset()
+    sensing = pending = False
+    for i, word in enumerate(following):
+        base = lemma(word)
+        if base in transparent:
+            continue
+        if all(w in _DOUBLE_BRIDGE for w in following[:i]):
+            if _INABILITY.fullmatch(word):
+                return True  # "it's not like I can't feel my legs": a double negative denies
+            if word in _DOUBLE_BRIDGE and any(_INABILITY.fullmatch(w) for w in following[i + 1:]):
+                continue
+        if sensing:
+            if word in _DETERMINERS:
+                continue
+            return (base in ABNORMALITY or word in ABNORMALITY) and word not in _VAGUE
+        if base in _SENSING or word in _SENSING:
+            sensing = True  # "haven't noticed any numbness" vs "don't notice when I need to go"
+            continue
+        if word in _ANY:
+            pending = True  # "don't have any" denies, "don't have any feeling" does not
+            continue
+        if base in FUNCTION or word in FUNCTION:
+            # "not peeing myself": wetting oneself, denied; "haven't peed": retention, a symptom
+            return following[i + 1: i + 2] == ["myself"]
+        if base in ABNORMALITY or word in ABNORMALITY or word == "myself":
+            return True
+    return pending
+
+
+def _still_able(low: str, tokens: list[str]) -> bool:
+    """"I can still feel when I need to go", "I'm able to walk": an ability stated plainly, with
+    no abnormality, no negation and no qualifier ("I can only just pee", "can barely walk")."""
+    match = _ABLE.search(low)
+    if not match or lemma(match.group(1)) not in FUNCTION:
+        return False
+    return not any(lemma(w) in ABNORMALITY or w in ABNORMALITY or w in _QUALIFIERS
+                   or _NEGATION.fullmatch(w) or _INABILITY.fullmatch(w) for w in tokens)
+
+
+def _post_negated(low: str) -> bool:
+    """"numbness in both legs was ruled out": an abnormality named just before a post-position
+    trigger."""
+    for trigger in _POST_NEGATION.finditer(low):
+        before = words(low[: trigger.start()])[-NEGATION_REACH:]
+        if any(lemma(w) in ABNORMALITY or w in ABNORMALITY
+               for w in before):
+            return True
+    return False
+
+
+def _nothing_there(low: str) -> bool:
+    """"nothing in the other leg", "nothing with the bladder" deny; "I feel nothing down there"
+    describes numbness."""
+    for match in _NOTHING_THERE.finditer(low):
+        if _FEELS_WRONG.search(low[match.end():]):
+            continue  # "nothing in my legs feels right" is a symptom
+        before = words(low[: match.start()])[-2:]
+        if not any(lemma(w) in FUNCTION or lemma(w) in _SENSING or w in _SENSING for w in before):
             return True
     return False
 

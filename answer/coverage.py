@@ -1,6 +1,6 @@
 """Coverage: does the evidence cover what was asked? Abstain when it does not.
 
-Three checks, in order:
+Four checks, in order:
 
 1. Medicines, doses and prescriptions are never answered here (`medication`): the patient's
    doctor or pharmacist answers those, even when an article names a drug in passing.
@@ -11,7 +11,13 @@ Three checks, in order:
    found in the evidence (the best candidate sentences and their articles' titles) must reach
    `MIN_SUBJECT_SHARE`: "acupuncture vs physio for chronic back pain" finds "chronic back pain"
    in the evidence but not its subject.
-3. The best candidate sentence must score at least `AnswerTuning.abstain_below` (the blend of
+3. The question's named subject must be covered too, whatever its share of the idf: a body
+   region or patient group the asking sentence names ("my hip replacement", "20 weeks
+   pregnant", "my neck"; `NAMED_SUBJECTS`) must be in the evidence (in a long run-on, where it
+   may be scenery, only when the articles never name it), and the thing a "does X help / is X
+   any good / should I use X" question asks about must be a word the index has seen: advice for
+   the lower back does not answer a question about the neck or about cupping.
+4. The best candidate sentence must score at least `AnswerTuning.abstain_below` (the blend of
    cosine and word overlap that ranks the sentences).
 
 `confidence` (0..1) is the best sentence's score scaled by the share of distinctive words found:
@@ -20,13 +26,14 @@ best x (1 + share) / 2. It is 0 when the service abstains.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 import simplemma
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from groundedqa.answer.clauses import words
-from groundedqa.answer.medication import asks_about_medication
+from groundedqa.answer.medication import asking_sentences, asks_about_medication
 from groundedqa.answer.types import AnswerTuning, Candidate, Coverage, Query
 from groundedqa.index.ports import LexicalIndex, SentenceStore
 
@@ -46,6 +53,33 @@ now yes yeah right left quick question wondering wonder possible ask tell say sa
 
 
 _NEVER_SEEN = "\u0000never-seen"
+#: An asking sentence of at most this many words is about what it names (longer ones are run-ons
+#: that tell a story).
+SUBJECT_SENTENCE_WORDS = 20
+#: Words that name WHO or WHERE a question is about: a body region or a patient group. When the
+#: sentence that asks names one and the evidence never does, the articles answer a different
+#: patient ("after my hip replacement, can I do dead hangs?" answered with back advice). Words,
+#: not corpus terms: the check is the same for any clinic's articles.
+NAMED_SUBJECTS = frozenset("""
+neck necks cervical shoulder shoulders rotator cuff elbow elbows wrist wrists hand hands finger
+fingers thumb thumbs knee knees ankle ankles heel heels hip hips shin shins jaw achilles pelvis
+rib ribs pregnant pregnancy postpartum breastfeeding baby babies child children kid kids son
+daughter teenager teenage toddler
+""".split())
+
+
+# "does X help", "is X any good", "should I use X": the thing asked about is the word after the
+# question's verb (a compound's first word is its specific part: "cupping therapy", "inversion
+# table"); the question abstains when the index has never seen it.
+_ASKS_ABOUT = re.compile(
+    r"\b(?:does|do|did|will|would|can|could|is|are|should i (?:use|get|try|buy|see)|"
+    r"worth (?:trying|getting|buying))\s+(?:a |an |the |some |having |getting |using |doing )?"
+    r"(?P<thing>[a-z][a-z'-]+)\b(?=(?P<rest>.*))", re.IGNORECASE)
+# "acupuncture vs physio": both things compared are asked about.
+_VERSUS = re.compile(r"\b(?P<thing>[a-z][a-z'-]+)\s+(?:vs\.?|versus)\s+(?P<other>[a-z][a-z'-]+)\b",
+                     re.IGNORECASE)
+_VERDICT = re.compile(r"\b(?:help|helps|helpful|work|works|good|worth|safe|effective|better|"
+                      r"any use|useful|fix)\b", re.IGNORECASE)
 
 
 class CoverageCheck(Protocol):
@@ -71,9 +105,54 @@ class SubjectCoverage:
         share, missing = self.subject_share(query.subject, candidates[:EVIDENCE_SENTENCES])
         confidence = float(min(1.0, max(0.0, best * (1.0 + share) / 2.0)))
         floor = self.tuning.abstain_below if query.abstain_below is None else query.abstain_below
-        covered = best >= floor and share >= self.min_share
+        absent = self.absent_named_subjects(query.subject, candidates[:EVIDENCE_SENTENCES])
+        covered = best >= floor and share >= self.min_share and not absent
         return Coverage(covered, confidence if covered else 0.0,
-                        None if covered else "not_covered", tuple(missing))
+                        None if covered else "not_covered", tuple(dict.fromkeys([*absent, *missing])))
+
+    def absent_named_subjects(self, question: str, evidence: list[Candidate]) -> list[str]:
+        """The body regions and patient groups (`NAMED_SUBJECTS`) the question's asking sentences
+        name and the evidence never does."""
+        asking = asking_sentences(question)
+        # In a short question the region or group is its subject; in a long run-on it may be
+        # scenery ("I burnt my wrist ... and my hand swelled, what should I do?"), so there it
+        # counts only when the articles never name it at all.
+        named = [(w, len(words(s)) <= SUBJECT_SENTENCE_WORDS)
+                 for s in asking for w in words(s) if w in NAMED_SUBJECTS]
+        absent = []
+        if named:
+            found = self._evidence_terms(evidence)
+            stems = [s[0] if s else "" for s in self.lexical.terms([w for w, _ in named])]
+            idf = self.lexical.idf(sorted({s for s in stems if s} | {_NEVER_SEEN}))
+            absent = [w for (w, short), stem in zip(named, stems)
+                      if not stem or (stem not in found and (short or idf[stem] >= idf[_NEVER_SEEN]))]
+        return absent + self._unknown_things(asking)
+
+    def _unknown_things(self, asking: list[str]) -> list[str]:
+        """The things a "does X help?" question asks about that the index has never seen (a
+        dictionary word, so a typo or a name the analyser splits does not count)."""
+        things = []
+        for sentence in asking:
+            for match in _ASKS_ABOUT.finditer(sentence.lower()):
+                thing = match.group("thing")
+                if (_VERDICT.search(match.group("rest")) and thing not in _FILLER
+                        and simplemma.is_known(thing, lang="en")):
+                    things.append(thing)
+            for match in _VERSUS.finditer(sentence.lower()):
+                things += [w for w in match.group("thing", "other")
+                           if w not in _FILLER and simplemma.is_known(w, lang="en")]
+        if not things:
+            return []
+        stems = [s[0] for s in self.lexical.terms(things) if s]
+        if len(stems) != len(things):
+            return []
+        idf = self.lexical.idf(sorted(set(stems) | {_NEVER_SEEN}))
+        return [t for t, s in zip(things, stems) if idf[s] >= idf[_NEVER_SEEN]]
+
+    def _evidence_terms(self, evidence: list[Candidate]) -> set[str]:
+        texts = [c.text for c in evidence]
+        texts += sorted({self.store.doc_titles[c.doc_idx] for c in evidence})
+        return set(self.lexical.terms([" ".join(texts)])[0]) if texts else set()
 
     def subject_share(self, question: str, evidence: list[Candidate]) -> tuple[float, list[str]]:
         """(idf-weighted share of the question's distinctive words in the evidence, the words
@@ -89,9 +168,7 @@ class SubjectCoverage:
         # A term the index has never seen gets the largest idf there is; ask for one that cannot be.
         idf = self.lexical.idf(sorted({s for _, s in pairs} | {_NEVER_SEEN}))
         unseen = idf.pop(_NEVER_SEEN)
-        texts = [c.text for c in evidence]
-        texts += sorted({self.store.doc_titles[c.doc_idx] for c in evidence})
-        found = set(self.lexical.terms([" ".join(texts)])[0]) if texts else set()
+        found = self._evidence_terms(evidence)
         total = covered = 0.0
         missing = []
         for word, stem in pairs:

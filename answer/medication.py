@@ -72,13 +72,19 @@ _ASKING = re.compile(
 )
 
 
-def asks_about_medication(question: str) -> bool:
-    """True when the question asks about medicines, their doses or prescriptions."""
+def asking_sentences(question: str) -> list[str]:
+    """The sentences of a message that ask or request something (the story around them left
+    out); a short message counts whole."""
     sentences = split_sentences(question)
     asking = [s for s in sentences if _ASKING.search(s)]
     if not asking and len(sentences) <= SHORT_MESSAGE:
         asking = sentences  # "gabapentin dose for sciatica": short, unpunctuated, still a question
-    return any(_mentions_medicine(_NOT_A_DRUG.sub(" ", s)) for s in asking)
+    return asking
+
+
+def asks_about_medication(question: str) -> bool:
+    """True when the question asks about medicines, their doses or prescriptions."""
+    return any(_mentions_medicine(_NOT_A_DRUG.sub(" ", s)) for s in asking_sentences(question))
 
 
 def _mentions_medicine(text: str) -> bool:

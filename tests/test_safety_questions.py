@@ -21,10 +21,10 @@ def rows() -> list[dict]:
     return [json.loads(line) for line in SAFETY.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_safety_file_has_300_questions_with_the_documented_fields(rows):
-    assert len(rows) == 300
+def test_safety_file_has_374_questions_with_the_documented_fields(rows):
+    assert len(rows) == 374
     assert all(set(r) == FIELDS for r in rows)
-    assert len({r["id"] for r in rows}) == 300
+    assert len({r["id"] for r in rows}) == 374
 
 
 def test_categories_meet_the_issue_minimums(rows):
@@ -40,7 +40,7 @@ def test_kinds_agree_with_the_urgent_and_abstain_flags(rows):
             assert r["abstain"], r["id"]
 
 
-def test_holdout_comes_first_and_is_a_third(rows):
+def test_holdout_comes_first_and_keeps_its_100_questions(rows):
     splits = [r["split"] for r in rows]
     assert splits == sorted(splits, key=lambda s: s != "holdout")
     assert splits.count("holdout") == 100
@@ -48,8 +48,9 @@ def test_holdout_comes_first_and_is_a_third(rows):
 
 # Floors a little under what the pipeline measured on each split (README, "How an answer is
 # made"); grounding and safety stay perfect. The CLI's defaults remain the clinic-facing goals.
-# Measured: tune urgent recall 1.0, false urgent 0.037, abstained 0.881, answered 0.857;
-# holdout 0.957, 0.111, 0.793, 0.72.
+# Measured on the 274-question tune split (74 denied/near-topic questions added): urgent recall
+# 1.0, false urgent 0.016, abstained 0.917, answered 0.884 (before the wider negation scope and
+# the named-subject coverage: 1.0, 0.077, 0.823, 0.860).
 FLOORS = {
     "tune": {"urgent_recall": 0.98, "false_urgent_rate": 0.06, "abstention_rate": 0.83,
              "answered_rate": 0.8},

@@ -155,3 +155,73 @@ def test_a_concept_quoting_an_unknown_red_flag_is_refused(tmp_path):
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(RedFlagError, match="Not a red flag in this file"):
         load_redflags(bad)
+
+
+@pytest.mark.parametrize("text", [
+    "I doubt it but I don't think I've lost any feeling",  # negated loss
+    "it's not as if I can't hold my wee",  # double negative
+    "I wouldn't say the weakness is spreading",  # hedged denial
+    "haven't spotted any tingling in my saddle area",  # perception verb + named abnormality
+    "cauda equina has been excluded by the surgeon",  # post-position trigger
+    "nothing down below",  # nothing + place
+    "my waterworks are the same as usual",  # sameness
+    "my bowels are still regular",
+    "the bladder drains properly",  # any verb + fine/properly
+    "i'm fine weeing",
+])
+def test_wider_denials_describe_nothing(text):
+    assert [c for c in analyse(text) if c.described and not c.past and not c.denied
+            and any(w in c.described.lower() for w in ("feel", "wee", "weak", "tingl", "cauda",
+                                                       "below", "water", "bowel", "bladder"))] == []
+
+
+@pytest.mark.parametrize("text", [
+    "I don't feel anything when I wipe",  # perception of nothing: numbness
+    "I feel nothing down below",
+    "didn't notice my bladder was full until it leaked",
+    "no weakness until this morning, now my foot slaps",  # the denial only starts the story
+    "my legs were fine till yesterday when both went numb",
+    "I can't pee properly",
+    "it's hard to wee normally",
+    "nothing in my legs feels right",
+    "no idea why I can't feel my foot",
+])
+def test_wider_denials_keep_symptoms_described(text):
+    assert any(c.described for c in analyse(text) if not c.denied)
+
+
+def test_a_one_word_question_the_patient_answers_is_context_for_the_answer():
+    clauses = analyse("Numbness? Only a small patch on my shin.")
+    assert clauses[0].past and not clauses[0].denied
+    assert not clauses[1].past
+
+
+@pytest.mark.parametrize("text", [
+    "waterworks: normal.",  # a bare verdict after the thing it judges
+    "had my bowels checked, all good",
+    "toilet habits unchanged",
+    "I can still feel everything when I wipe",
+    "i never soiled myself",  # wetting/soiling oneself, negated
+    "Tingling? I don't have any.",  # the answer to a self-posed question denies it
+    "no red flags whatsoever",
+])
+def test_verdicts_and_idioms_deny(text):
+    assert all(c.denied or not c.described for c in analyse(text))
+
+
+@pytest.mark.parametrize("text", [
+    "I don't have any feeling around my back passage",  # "any" before a function word
+    "I haven't got any sensation down below",
+    "i dont feel normal between my legs",  # negation without an apostrophe
+    "numb between my legs, normal?",  # a verdict that asks
+    "didn't reach the toilet in time and wet myself",
+])
+def test_verdicts_and_idioms_keep_symptoms(text):
+    assert any(c.described and not c.denied for c in analyse(text))
+
+
+def test_a_plain_ability_denies_but_a_qualified_one_does_not():
+    assert all(c.denied for c in analyse("I can still tell when I need to go"))
+    for text in ("I can only just pee", "i can barely walk", "I can feel my feet going numb",
+                 "how can I tell when I need to go"):
+        assert any(c.described and not c.denied for c in analyse(text)), text
