@@ -172,7 +172,7 @@ _SINCE = re.compile(r"\bsince\b", re.IGNORECASE)
 # A conditional or reported clause that only supposes a symptom.
 _SUPPOSED_ALWAYS = re.compile(
     r"\b(?:in case(?! it (?:matters|helps|is relevant|'s relevant|makes a difference))|what if|suppose|supposing|hypothetically|whether|one day|some ?day|"
-    r"in (?:the )?future|ever(?! since| before| so| been)|watch(?: out)? for|look out for|"
+    r"in (?:the )?future|(?<!only )(?<!than )ever(?=\s+\w)(?! since| before| so| been)|watch(?: out)? for|look out for|"
     r"keep an eye on|(?:asked|asks|asking|checked|checks|tested|tests) (?:me )?(?:about|for|whether|"
     r"if))\b",
     re.IGNORECASE,

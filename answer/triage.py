@@ -19,6 +19,7 @@ the pair).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,6 +108,13 @@ class Triage:
         # Pairs across messages: each clause of a message with each clause of an earlier one, the
         # most recent messages first, at most MAX_CLAUSES clauses in all.
         flat = [(n, c) for n, clauses in enumerate(described) for c in clauses][:MAX_CLAUSES]
+        for text, vector, current in _both_sides(flat):
+            # A unit of the current message's own clauses counts as the message's own.
+            current = current and bool(query.clauses)  # message 0 is this one only if it has clauses
+            at = own if current else len(units)
+            units.insert(at, text)
+            unit_vectors.insert(at, vector)
+            own += current
         for i, (n, (a, va, ca)) in enumerate(flat):
             for m, (b, vb, cb) in flat[i + 1:]:
                 if m == n or (ca and cb):
@@ -147,6 +155,36 @@ class Triage:
             units.append(f"{texts[i]}, {texts[i + 1]}")
             unit_vectors.append(_mean(vectors[i], vectors[i + 1]))
         return units, unit_vectors
+
+
+def _both_sides(clauses: list[tuple[int, tuple[str, np.ndarray, bool]]]) -> list[tuple[str, np.ndarray, bool]]:
+    """Symptoms told side by side, read as what they add up to: a clause naming the left leg (or
+    foot, calf ...) and one naming the right, in any message, context-only ones included ("it
+    used to be only my left calf" + "now my right calf is doing it too"), make one unit in which
+    both sides read "both", when one of them tells a nerve symptom, scored like any other (the unit's vector is the two clauses' mean; its
+    words carry "both"). Denied clauses never get here. Each unit says whether both clauses are
+    the current message's (index 0 of `clauses`' message numbers)."""
+    left = [(n, t, v) for n, (t, v, _) in clauses if _LOWER_LIMB.search(t) and _LEFT.search(t)]
+    right = [(n, t, v) for n, (t, v, _) in clauses if _LOWER_LIMB.search(t) and _RIGHT.search(t)]
+    out = []
+    for n, a, va in left:
+        for m, b, vb in right:
+            text = a if a == b else f"{a}, {b}"
+            if not _NERVE.search(text):
+                continue  # "my left hamstring is tighter than my right" tells no nerve symptom
+            out.append((_SIDES.sub("both", text), va if a == b else _mean(va, vb), n == m == 0))
+    return out[:MAX_CLAUSES]
+
+
+#: Where a side of the lower body is named ("my left calf", "the right leg").
+_LOWER_LIMB = re.compile(r"\b(?:legs?|calf|calves|foot|feet|thighs?|shins?|knees?|ankles?|toes?|"
+                         r"hamstrings?|glutes?|buttocks?|bum cheeks?|heels?)\b", re.I)
+#: What a nerve does when it is pinched, in patients' words (a tight or sprained leg is not it).
+_NERVE = re.compile(r"numb|tingl|pins and needles|burn|shoot|sciatic|nerve|electric|zing|buzz|"
+                    r"weak|dead|heavy|giv(?:e|es|ing) way|buckl|radiat|shock", re.I)
+_LEFT = re.compile(r"\bleft\b", re.I)
+_RIGHT = re.compile(r"\bright\b", re.I)
+_SIDES = re.compile(r"\b(?:left|right)\b", re.I)
 
 
 def _mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:

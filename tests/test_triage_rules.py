@@ -6,6 +6,7 @@ scripted scorer stands in, so the rules around it are tested on their own.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,15 @@ def test_supposed_symptoms_are_cut_from_what_is_described():
     assert described("If one day I noticed my foot getting weaker, would I need to stop?") == []
     assert described("my physio asked whether I'd lost feeling in the perineum") == [
         "my physio"]
+
+
+@pytest.mark.parametrize("text, symptom", [
+    ("worst pain ever, and both legs are numb", "and both legs are numb"),
+    ("it was only ever my left calf, today my right calf is burning too", "today my right calf is burning too"),
+    ("my legs are weaker than ever and getting worse", "my legs are weaker than ever and getting worse"),
+])
+def test_ever_that_supposes_nothing_hides_no_symptom(text, symptom):
+    assert symptom in described(text)
 
 
 def test_a_present_conditional_is_still_described():
@@ -131,6 +141,33 @@ def test_neighbouring_clauses_are_scored_together(config):
     scorer = ScriptedScorer("weak, it's worse")
     triage = Triage(config, scorer)
     assert triage.assess(query_for(triage, "my leg feels weak, it's worse every day")).urgent
+
+
+def test_a_symptom_on_each_side_is_scored_as_both_sides(config):
+    # Neither clause says "both"; together they are symptoms in both legs.
+    triage = Triage(config, ScriptedScorer("both calf"))
+    text = "the burning was only ever in my left calf, today my right calf is burning too"
+    result = triage.assess(query_for(triage, text))
+    assert result.urgent and not result.from_earlier
+
+
+def test_sides_told_across_messages_combine_into_both(config):
+    triage = Triage(config, ScriptedScorer("both leg"))
+    earlier = query_for(triage, "I've had sciatica down my left leg for a week")
+    query = replace(query_for(triage, "now my right leg is tingling"), earlier=(earlier,))
+    result = triage.assess(query)
+    assert result.urgent and result.from_earlier
+
+
+@pytest.mark.parametrize("text", [
+    "my left hamstring is tighter than my right, which stretch first?",
+    "only my left leg is numb, the right one is completely fine",
+])
+def test_sides_without_a_nerve_symptom_on_both_are_not_combined(config, text):
+    scorer = ScriptedScorer("both")
+    triage = Triage(config, scorer)
+    assert not triage.assess(query_for(triage, text)).urgent
+    assert not any("both" in unit for unit in scorer.seen)
 
 
 def test_other_languages_are_scored_without_english_denial_rules(config):
