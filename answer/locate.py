@@ -126,12 +126,11 @@ class SectionLocator:
 
 def _strengths(sections: dict[int, tuple[range, float]], hits: list[PassageHit],
                store: SentenceStore) -> dict[int, float]:
-    """Section start row -> the retrieval score of its best passage, scaled over `hits`."""
-    scores = [h.score for h in hits]
-    low, span = min(scores), max(scores) - min(scores)
-    out = dict.fromkeys(sections, 0.0)
+    """Section start row -> the retrieval score of its best passage, less the top passage's."""
+    top = max(h.score for h in hits)
+    low = min(h.score for h in hits)
+    out = dict.fromkeys(sections, low - top)
     for hit in hits:
         start = store.section(store.passage_sentences(hit.passage).start).start
-        scaled = (hit.score - low) / span if span > 0 else 1.0
-        out[start] = max(out[start], scaled)
+        out[start] = max(out[start], hit.score - top)
     return out

@@ -42,11 +42,12 @@ class AnswerTuning:
     specific_weight: float = 0.27
     type_weight: float = 0.075
     echo_weight: float = 0.19
-    #: Sections rank by their best sentence's score plus this weight x their retrieval strength
-    #: (Candidate.retrieval): whole passages judge which article answers better than one
-    #: sentence does, the sentence scores judge what to quote from it. 0.4 moved the first cited
-    #: article of mediqa2019-dev from 0.44 to 0.61 relevant and held the seed sets (README).
-    retrieval_weight: float = 0.4
+    #: Sections rank by their best sentence's score plus this weight x their retrieval gap
+    #: (Candidate.retrieval: their best passage's retrieval score less the top one's, in the
+    #: retriever's own units, so near-ties in a small corpus stay near-ties): whole passages judge
+    #: which article answers better than one sentence does, the sentence scores judge what to
+    #: quote from it. Chosen on answers.jsonl tune, seed-dev and mediqa2019-dev (README).
+    retrieval_weight: float = 1.25
     #: A section quotes the sentences scoring within this share of the gap between its best
     #: sentence and the background (the median candidate) ...
     band_share: float = 0.15
@@ -108,8 +109,8 @@ class Candidate:
     score: float
     text: str
     section: int = -1  # first row of its section (see SentenceStore.section)
-    #: How strongly retrieval found its section: the best retrieved passage in it, scaled over
-    #: the request's retrieved passages (1 = the top passage's section, 0 = the last one's).
+    #: How far below the top retrieved passage its section's best passage scored (0 for the top
+    #: passage's section, negative for the others, in the retriever's units).
     retrieval: float = 0.0
 
 

@@ -229,13 +229,13 @@ def with_retrieval(candidates: list[Candidate], strength: dict[str, float]) -> l
 @pytest.mark.parametrize("weight, expected", [
     # Retrieval found the swimming section first: with the weight it answers, not the lone
     # walking sentence scoring a little higher; without it the best sentence picks the section.
-    (0.4, ["Water takes weight off the spine."]),
+    (1.25, ["Water takes weight off the spine."]),
     (0.0, ["Walking keeps the back moving."]),
 ])
 def test_sections_rank_by_their_best_sentence_plus_retrieval_strength(service, rows, weight, expected):
     candidates = with_retrieval(scored(service, rows, {
         "Walking keeps the back moving.": 0.9, "Water takes weight off the spine.": 0.85}),
-        {"Water takes weight off the spine.": 1.0, "Walking keeps the back moving.": 0.2})
+        {"Water takes weight off the spine.": 0.0, "Walking keeps the back moving.": -0.3})
     assert selected_texts(service, candidates, tuning=AnswerTuning(retrieval_weight=weight)) == expected
 
 
@@ -279,4 +279,4 @@ def test_located_candidates_carry_their_sections_retrieval_strength(service, row
     hits = [PassageHit(passages[swimming], 2.0), PassageHit(passages[walking], 1.0)]
     query = service.pipeline.reader.read("walking and swimming", None, ())
     strength = {c.section: c.retrieval for c in service.pipeline.locator.locate(query, hits)}
-    assert strength == {swimming: 1.0, walking: 0.0}
+    assert strength == {swimming: 0.0, walking: -1.0}
