@@ -49,7 +49,7 @@ reader computed in its one encoder call: a follow-up costs retrieval, never anot
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -57,6 +57,7 @@ import simplemma
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from groundedqa.answer.clauses import normalise_apostrophes, words
+from groundedqa.answer.coverage import idf_and_unseen
 from groundedqa.answer.language import ENGLISH
 from groundedqa.answer.medication import asks_about_medication
 from groundedqa.answer.types import AnswerTuning, Candidate, Coverage, Query
@@ -91,8 +92,6 @@ MAX_REFERENCE_CONTENT = 4
 OWN_SUBJECT_WORDS = 2
 #: Fragments ("and the doorway lat one", "what about swimming") have at most this many words.
 MAX_FRAGMENT_WORDS = 8
-
-_NEVER_SEEN = "\u0000never-seen"
 
 STANDALONE, SHIFT, MORE, ELSE, REFERENCE, ELLIPSIS, GENERIC = (
     "standalone", "shift", "more", "else", "reference", "ellipsis", "generic")
@@ -397,7 +396,7 @@ class Conversation:
         said = {t for ts in self.lexical.terms(content_words(" ".join(topic.texts))) for t in ts}
         return [w for w, ts in zip(own, self.lexical.terms(own)) if not set(ts) <= said]
 
-    def _known_share(self, text: str, docs: set[int] = frozenset()) -> float:  # type: ignore[assignment]
+    def _known_share(self, text: str, docs: Collection[int] = ()) -> float:
         """The idf-weighted share of `text`'s content words that the articles use at all (words
         that are not English words and not in the articles, such as typos, are left out). A word
         that begins a word of the conversation's articles (`docs`) is theirs too: patients clip
@@ -407,8 +406,7 @@ class Conversation:
         pairs = [(w, t[0]) for w, t in zip(content, stems) if t]
         if not pairs:
             return 1.0
-        idf = self.lexical.idf(sorted({t for _, t in pairs} | {_NEVER_SEEN}))
-        unseen = idf.pop(_NEVER_SEEN)
+        idf, unseen = idf_and_unseen(self.lexical, (t for _, t in pairs))
         vocabulary: set[str] | None = None
         total = known = 0.0
         for word, stem in pairs:
@@ -423,7 +421,7 @@ class Conversation:
             known += idf[stem] if seen else 0.0
         return known / total if total else 1.0
 
-    def _vocabulary(self, docs: set[int]) -> set[str]:
+    def _vocabulary(self, docs: Collection[int]) -> set[str]:
         """The words of the given articles, lower-cased."""
         rows = [r for d in sorted(docs) for r in self.store.doc_sentences(d)]
         return {w for rec in self.store.sentences(rows) for w in words(rec.text)}

@@ -27,6 +27,7 @@ best x (1 + share) / 2. It is 0 when the service abstains.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Protocol
 
 import simplemma
@@ -53,6 +54,14 @@ now yes yeah right left quick question wondering wonder possible ask tell say sa
 
 
 _NEVER_SEEN = "\u0000never-seen"
+
+
+def idf_and_unseen(lexical: LexicalIndex, terms: Iterable[str]) -> tuple[dict[str, float], float]:
+    """The idf of each term in the index, and the idf of a term it has never seen (the largest
+    there is; asked for with a term that cannot be in it): a term at that idf is not in the
+    articles."""
+    idf = lexical.idf(sorted(set(terms) | {_NEVER_SEEN}))
+    return idf, idf.pop(_NEVER_SEEN)
 #: An asking sentence of at most this many words is about what it names (longer ones are run-ons
 #: that tell a story).
 SUBJECT_SENTENCE_WORDS = 20
@@ -123,9 +132,9 @@ class SubjectCoverage:
         if named:
             found = self._evidence_terms(evidence)
             stems = [s[0] if s else "" for s in self.lexical.terms([w for w, _ in named])]
-            idf = self.lexical.idf(sorted({s for s in stems if s} | {_NEVER_SEEN}))
+            idf, unseen = idf_and_unseen(self.lexical, (s for s in stems if s))
             absent = [w for (w, short), stem in zip(named, stems)
-                      if not stem or (stem not in found and (short or idf[stem] >= idf[_NEVER_SEEN]))]
+                      if not stem or (stem not in found and (short or idf[stem] >= unseen))]
         return absent + self._unknown_things(asking)
 
     def _unknown_things(self, asking: list[str]) -> list[str]:
@@ -146,8 +155,8 @@ class SubjectCoverage:
         stems = [s[0] for s in self.lexical.terms(things) if s]
         if len(stems) != len(things):
             return []
-        idf = self.lexical.idf(sorted(set(stems) | {_NEVER_SEEN}))
-        return [t for t, s in zip(things, stems) if idf[s] >= idf[_NEVER_SEEN]]
+        idf, unseen = idf_and_unseen(self.lexical, stems)
+        return [t for t, s in zip(things, stems) if idf[s] >= unseen]
 
     def _evidence_terms(self, evidence: list[Candidate]) -> set[str]:
         texts = [c.text for c in evidence]
@@ -165,9 +174,7 @@ class SubjectCoverage:
         pairs = [(w, s[0]) for w, s in zip(content, stems) if s]
         if not pairs:
             return 1.0, []
-        # A term the index has never seen gets the largest idf there is; ask for one that cannot be.
-        idf = self.lexical.idf(sorted({s for _, s in pairs} | {_NEVER_SEEN}))
-        unseen = idf.pop(_NEVER_SEEN)
+        idf, unseen = idf_and_unseen(self.lexical, (s for _, s in pairs))
         found = self._evidence_terms(evidence)
         total = covered = 0.0
         missing = []

@@ -15,6 +15,7 @@ so the item a question names is found by the name its label gives it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -28,6 +29,15 @@ class Locator(Protocol):
     """Candidate sentences, best first."""
 
     def locate(self, query: Query, hits: list[PassageHit]) -> list[Candidate]: ...
+
+
+@dataclass
+class _Section:
+    """A section the retrieved passages stand in."""
+
+    rows: range
+    cosine: float = -1.0  # the best cosine of a retrieved passage in it to the question
+    retrieved: float = float("-inf")  # the best retrieval score of a passage in it
 
 
 class SectionLocator:
@@ -46,8 +56,8 @@ class SectionLocator:
             return []
         sections = self._sections(query, hits)
         rows, section_of = [], []
-        for start, (section, _) in sections.items():
-            for row, kind in zip(section, self.store.sentence_kinds(section)):
+        for start, section in sections.items():
+            for row, kind in zip(section.rows, self.store.sentence_kinds(section.rows)):
                 if kind == "sentence":
                     rows.append(row)
                     section_of.append(start)
@@ -55,23 +65,25 @@ class SectionLocator:
             return []
         records = self.store.sentences(rows)
         texts = [self._with_label(rec.doc_idx, rec.idx, rec.text) for rec in records]
-        leans = [self._leans_on(rec.doc_idx, rec.idx, sections[s][0]) for rec, s in zip(records, section_of)]
-        scores = self._score(query, rows, texts, [sections[s][1] for s in section_of], leans)
+        leans = [self._leans_on(rec.doc_idx, rec.idx, sections[s].rows) for rec, s in zip(records, section_of)]
+        scores = self._score(query, rows, texts, [sections[s].cosine for s in section_of], leans)
         order = np.argsort(-scores, kind="stable")
-        strength = _strengths(sections, hits, self.store)
+        top = max(h.score for h in hits)
         return [Candidate(rows[i], records[i].doc_idx, float(scores[i]), records[i].text, section_of[i],
-                          strength[section_of[i]])
+                          sections[section_of[i]].retrieved - top)
                 for i in order]
 
-    def _sections(self, query: Query, hits: list[PassageHit]) -> dict[int, tuple[range, float]]:
-        """Section start row -> (its rows, the best cosine of a retrieved passage in it)."""
+    def _sections(self, query: Query, hits: list[PassageHit]) -> dict[int, _Section]:
+        """Section start row -> its rows, and the best cosine and retrieval score of a retrieved
+        passage in it."""
         ids = [h.passage for h in hits]
         sims = self.dense.vectors(ids) @ query.vector
-        out: dict[int, tuple[range, float]] = {}
-        for passage, sim in zip(ids, sims):
-            section = self.store.section(self.store.passage_sentences(passage).start)
-            best = out.get(section.start, (section, -1.0))[1]
-            out[section.start] = (section, max(best, float(sim)))
+        out: dict[int, _Section] = {}
+        for hit, sim in zip(hits, sims):
+            rows = self.store.section(self.store.passage_sentences(hit.passage).start)
+            section = out.setdefault(rows.start, _Section(rows))
+            section.cosine = max(section.cosine, float(sim))
+            section.retrieved = max(section.retrieved, hit.score)
         return out
 
     def _with_label(self, doc_idx: int, row: int, text: str) -> str:
@@ -123,14 +135,3 @@ class SectionLocator:
         title /= np.maximum(np.linalg.norm(title, axis=1, keepdims=True), 1e-6)
         return np.einsum("ij,ij->i", vectors, title)
 
-
-def _strengths(sections: dict[int, tuple[range, float]], hits: list[PassageHit],
-               store: SentenceStore) -> dict[int, float]:
-    """Section start row -> the retrieval score of its best passage, less the top passage's."""
-    top = max(h.score for h in hits)
-    low = min(h.score for h in hits)
-    out = dict.fromkeys(sections, low - top)
-    for hit in hits:
-        start = store.section(store.passage_sentences(hit.passage).start).start
-        out[start] = max(out[start], hit.score - top)
-    return out

@@ -79,9 +79,8 @@ class PlainQuestionReader:
         language = self.language.detect(normal.text)
         # Denied symptoms ("no numbness in my groin") would steer retrieval toward red-flag text,
         # so retrieval looks for the question's focus without them.
-        if language != ENGLISH:
-            return normal.text, language, normal.focus, self.triage.clause_texts(normal.text, language)
-        search_text = self.triage.without_negated(without_topic_cue(normal.focus))
+        search_text = (self.triage.without_negated(without_topic_cue(normal.focus))
+                       if language == ENGLISH else normal.focus)
         return normal.text, language, search_text, self.triage.clause_texts(normal.text, language)
 
 

@@ -161,9 +161,9 @@ def _both_sides(clauses: list[tuple[int, tuple[str, np.ndarray, bool]]]) -> list
     """Symptoms told side by side, read as what they add up to: a clause naming the left leg (or
     foot, calf ...) and one naming the right, in any message, context-only ones included ("it
     used to be only my left calf" + "now my right calf is doing it too"), make one unit in which
-    both sides read "both", when one of them tells a nerve symptom, scored like any other (the unit's vector is the two clauses' mean; its
-    words carry "both"). Denied clauses never get here. Each unit says whether both clauses are
-    the current message's (index 0 of `clauses`' message numbers)."""
+    both sides read "both" when one of them tells a nerve symptom. It is scored like any other
+    unit: its vector is the two clauses' mean, its words carry "both". Denied clauses never get
+    here. Each unit says whether both clauses are the current message's (message number 0)."""
     left = [(n, t, v) for n, (t, v, _) in clauses if _LOWER_LIMB.search(t) and _LEFT.search(t)]
     right = [(n, t, v) for n, (t, v, _) in clauses if _LOWER_LIMB.search(t) and _RIGHT.search(t)]
     out = []

@@ -10,8 +10,8 @@ Each example in corpus/redflags.toml (a concept's phrasings, in any language, an
 One logistic regression per concept (scikit-learn) learns that concept against everything else
 in the bank. It trains in well under a second once the bank is embedded (one batch at start,
 cached per encoder), so a clinician's edit to the bank takes effect on the next start or index
-swap. The trained scorer is kept on disk (`urgent_cache.py`), keyed by the bank, the encoder and the code, so a
-restart with an unchanged bank neither embeds the bank nor trains.
+swap. The trained scorer is kept on disk (`urgent_cache.py`), keyed by the bank, the encoder and
+the code, so a restart with an unchanged bank neither embeds the bank nor trains.
 """
 
 from __future__ import annotations
