@@ -98,7 +98,10 @@ spread spreading worse worsening progress progressing burning buzzing dead heavi
 wrong anaesthesia anesthesia paraesthesia paresthesia groin crotch genital genitals saddle perineum
 perineal bladder bowel bowels bum buttock buttocks privates bottom incontinent foot-drop
 lose lost losing
+different differently unusual weird strange odd abnormal
 """.split())
+# "not peeing any differently": a function negated only in how it differs is a normal one.
+_DIFFERENT = frozenset("different differently unusual unusually weird strange odd abnormal abnormally".split())
 # ... and lemmas whose negation describes one.
 FUNCTION = frozenset("""
 feel sense sensation feeling control hold lift raise move walk stand grip pass go pee wee urinate
@@ -142,6 +145,14 @@ _ASKS_NORMAL = re.compile(r"^(?:is|are|was|were)\s+(?:it|that|this|they|there|th
 _BARE_NORMAL = re.compile(r"^\s*(?:all |totally |completely |perfectly )?(?:normal|fine|ok|okay|good|"
                           r"unchanged|intact|no change|no changes|same as (?:always|usual|ever))\s*$",
                           re.IGNORECASE)
+# "the physio checked the feeling down there and it was normal": a verdict on what the clause
+# before it named (it ends the clause, so "it felt fine until today" is not one).
+_PRONOUN_VERDICT = re.compile(
+    r"^\s*(?:it|that|this|they|those|these|which|everything|all|the results?|results)\s+"
+    r"(?:was|were|is|are|'s|came back|come back|felt|feels|seemed|seems|looked|looks)\s+"
+    r"(?:all\s+|totally\s+|completely\s+|perfectly\s+|entirely\s+)?(?:normal|fine|ok|okay|good|"
+    r"clear|intact|unremarkable)(?:\s+(?:now|too|thankfully|apparently|luckily))?\s*$",
+    re.IGNORECASE)
 _BARE_NO = re.compile(r"^\s*(?:no|nope|nah|not at all|none|none at all|negative|never|nothing|"
                       r"there'?s none|there is none|there isn'?t any)\s*$", re.IGNORECASE)
 # A question about symptoms in general ("why are symptoms in both legs a warning sign?") rather
@@ -167,7 +178,9 @@ _LONG_AGO = re.compile(
 _ONE_SIDED = re.compile(
     r"\b(?:only|just|solely)\s+(?:been\s+|ever\s+)?(?:in\s+|on\s+|down\s+)?(?:my\s+|the\s+)?"
     r"(?:one|left|right|l|r)\b"
-    r"|\b(?:one|single)[- ]sided\b|\bunilateral\b|\bon one side\b", re.IGNORECASE)
+    r"|\b(?:one|single)[- ]sided\b|\bunilateral\b|\bon one side\b"
+    r"|\b(?:in|on|down|into)\s+(?:just\s+|only\s+)?(?:the\s+)?one\s+(?:leg|side|foot|calf|thigh|buttock|hip)\b"
+    r"|\bone (?:leg|side) only\b", re.IGNORECASE)
 _SINCE = re.compile(r"\bsince\b", re.IGNORECASE)
 # A conditional or reported clause that only supposes a symptom.
 _SUPPOSED_ALWAYS = re.compile(
@@ -178,6 +191,12 @@ _SUPPOSED_ALWAYS = re.compile(
     re.IGNORECASE,
 )
 _IF = re.compile(r"\b(?:if|should i|were i)\b", re.IGNORECASE)
+# "can a pinched nerve cause leg weakness?", "does sciatica affect the bladder?": asks what a
+# condition can do, not what the patient has (a first person in it makes it the patient's own).
+_CAUSAL_QUESTION = re.compile(
+    r"^\s*(?:can|could|does|do|will|would|might|may|is it possible (?:that|for))\b.*\b(?:cause[sd]?|"
+    r"affects?|lead(?:s)? to|result(?:s)? in|bring(?:s)? on|trigger(?:s)?|give you|make you)\b",
+    re.IGNORECASE)
 # Only a conditional about a symptom that would begin counts as supposed: "if I cough I leak" is
 # a present symptom, "if I get numbness in both legs" is not.
 _INCHOATIVE = re.compile(
@@ -265,7 +284,8 @@ def analyse(text: str) -> list[Clause]:
             continue
         resolved = _resolved(part)
         # "bowels: normal", "had my bladder checked, all good" (but "numb down there, normal?" asks)
-        verdict = (bool(_BARE_NORMAL.match(part)) and not sentences[sentence].rstrip().endswith("?"))
+        verdict = (bool(_BARE_NORMAL.match(part) or _PRONOUN_VERDICT.match(part))
+                   and not sentences[sentence].rstrip().endswith("?"))
         if clauses and (((resolved or verdict) and clauses[-1].sentence == sentence)
                         or _BARE_NO.match(part)):
             # "I had numbness after a long ride, but it went away" / "Numb down there? No.": the
@@ -363,7 +383,8 @@ def _negated_abnormality(following: list[str], trigger: str) -> bool:
             continue
         if base in FUNCTION or word in FUNCTION:
             # "not peeing myself": wetting oneself, denied; "haven't peed": retention, a symptom
-            return following[i + 1: i + 2] == ["myself"]
+            return (following[i + 1: i + 2] == ["myself"]
+                    or any(w in _DIFFERENT for w in following[i + 1:]))
         if base in ABNORMALITY or word in ABNORMALITY or word == "myself":
             return True
     return pending
@@ -424,7 +445,8 @@ def _supposed(clause: str) -> str:
     always = _SUPPOSED_ALWAYS.search(clause)
     if always:
         return clause[always.start():]
-    if _OPEN_QUESTION.match(clause) and not _FIRST_PERSON.search(normalise_apostrophes(clause)):
+    if ((_OPEN_QUESTION.match(clause) or _CAUSAL_QUESTION.match(clause))
+            and not _FIRST_PERSON.search(normalise_apostrophes(clause))):
         return clause
     for cond in _IF.finditer(clause):
         tail = clause[cond.start():]

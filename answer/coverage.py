@@ -161,6 +161,8 @@ class SubjectCoverage:
     def _evidence_terms(self, evidence: list[Candidate]) -> set[str]:
         texts = [c.text for c in evidence]
         texts += sorted({self.store.doc_titles[c.doc_idx] for c in evidence})
+        # The headings the evidence stands under say what it is about, as titles do.
+        texts += sorted({path[-1] for path in self.store.sections([c.sentence for c in evidence]) if path})
         return set(self.lexical.terms([" ".join(texts)])[0]) if texts else set()
 
     def subject_share(self, question: str, evidence: list[Candidate]) -> tuple[float, list[str]]:
