@@ -33,6 +33,11 @@ _CLAUSE = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+# Where the story of a symptom's onset begins: "... after lifting", "... ever since the fall".
+_ONSET = re.compile(r"\s(?:ever since|since|after|following|from|that (?:started|began|came on))\s",
+                    re.IGNORECASE)
+#: Both sides of an onset split have at least this many words ("started after lifting" stays).
+MIN_ONSET_WORDS = 2
 
 # Triggers that negate what follows. Inability words ("can't", "unable", "won't") are not among
 # them: "can't pee" asserts a problem.
@@ -272,6 +277,19 @@ def split_clauses(text: str) -> list[tuple[str, int]]:
     return out
 
 
+def _onset_split(clause: str) -> list[str]:
+    """A symptom and when or how it began as two clauses ("groin numb" | "after deadlifts on
+    monday"): the story of its onset would otherwise dilute what the symptom is. Triage still
+    reads the two together as neighbours."""
+    match = _ONSET.search(clause)
+    if not match:
+        return [clause]
+    head, tail = clause[: match.start()].strip(), clause[match.start():].strip()
+    if len(_WORD.findall(head)) < MIN_ONSET_WORDS or len(_WORD.findall(tail)) < MIN_ONSET_WORDS:
+        return [clause]
+    return [head, tail]
+
+
 def analyse(text: str) -> list[Clause]:
     """Every clause of `text`, marked denied or supposed where it is."""
     sentences = _sentences(text)
@@ -301,7 +319,10 @@ def analyse(text: str) -> list[Clause]:
             supposing = sentence
         context = _long_past(part) or _one_sided(part) or sentence in asked_self
         clauses.append(Clause(part, sentence, denied, context, supposed))
-    return clauses
+    # Read whole, told in pieces: what a clause denies, puts in the past or supposes holds for
+    # both its symptom and its onset.
+    return [Clause(piece, c.sentence, c.denied, c.past, c.supposed)
+            for c in clauses for piece in (_onset_split(c.text) if not c.supposed else [c.text])]
 
 
 def _sentences(text: str) -> list[str]:

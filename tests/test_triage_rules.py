@@ -48,7 +48,18 @@ def test_denials_describe_nothing(text, denied):
     "my legs are both numb is that normal",
 ])
 def test_negated_functions_describe_a_symptom(text):
-    assert described(text) == [text]
+    assert " ".join(described(text)) == text
+
+
+def test_a_symptom_is_read_apart_from_the_story_of_its_onset():
+    assert described("groin numb and tingly from yesterday's deadlifts at the gym") == [
+        "groin numb and tingly", "from yesterday's deadlifts at the gym"]
+    assert described("numb after lifting") == ["numb after lifting"]  # too short to part
+
+
+def test_what_a_clause_denies_holds_for_its_onset_too():
+    text = "Had tingling in both legs once after a long hike, it went away"
+    assert described(text) == []
 
 
 def test_a_resolution_denies_the_clause_before_it():
@@ -85,6 +96,31 @@ def test_an_idiomatic_in_case_does_not_hide_a_symptom():
 
 def test_a_general_question_without_first_person_is_supposed():
     assert described("why are symptoms in both legs treated as a warning sign") == []
+
+
+@pytest.mark.parametrize("text", [
+    "can a pinched nerve cause leg weakness",
+    "does sciatica affect bladder control",
+])
+def test_a_general_question_about_what_a_condition_causes_is_supposed(text):
+    assert described(text) == []
+
+
+def test_a_causal_question_about_the_patient_is_described():
+    assert described("can a pinched nerve cause my legs to go numb") != []
+
+
+@pytest.mark.parametrize("text", [
+    "The physio checked the feeling in my saddle area and it was normal",
+    "not peeing any differently",
+    "sciatica in one leg",
+])
+def test_verdicts_differences_and_one_side_describe_nothing_current(text):
+    assert described(text) == []
+
+
+def test_a_pronoun_verdict_that_goes_on_is_not_a_verdict():
+    assert described("my groin went numb and it was fine until today") != []
 
 
 def test_one_sided_and_long_past_clauses_are_context_only():
