@@ -36,6 +36,8 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 # Where the story of a symptom's onset begins: "... after lifting", "... ever since the fall".
 _ONSET = re.compile(r"\s(?:ever since|since|after|following|from|that (?:started|began|came on))\s",
                     re.IGNORECASE)
+# What is left of "Me and my mom have tried ..." when "and my" starts a clause: it says nothing.
+_BARE_PRONOUNS = frozenset("i me you he him she her we us they them it".split())
 #: Both sides of an onset split have at least this many words ("started after lifting" stays).
 MIN_ONSET_WORDS = 2
 
@@ -221,6 +223,7 @@ class Clause:
     denied: bool = False  # denies, calls normal, or says it has resolved
     past: bool = False  # context only: long past ("used to") or one-sided ("only my left leg")
     supposed: str = ""  # the part that only supposes ("if I ever ..."), cut from `described`
+    onset: bool = False  # the story of the onset of the clause before it, split from it
 
     @property
     def described(self) -> str:
@@ -272,7 +275,7 @@ def split_clauses(text: str) -> list[tuple[str, int]]:
     for n, sentence in enumerate(s for s in _SENTENCE.split(normalise_apostrophes(text)) if s):
         for part in _CLAUSE.split(sentence):
             part = (part or "").strip(" .!?\t")
-            if part and _WORD.search(part):
+            if part and _WORD.search(part) and part.lower() not in _BARE_PRONOUNS:
                 out.append((part, n))
     return out
 
@@ -321,8 +324,9 @@ def analyse(text: str) -> list[Clause]:
         clauses.append(Clause(part, sentence, denied, context, supposed))
     # Read whole, told in pieces: what a clause denies, puts in the past or supposes holds for
     # both its symptom and its onset.
-    return [Clause(piece, c.sentence, c.denied, c.past, c.supposed)
-            for c in clauses for piece in (_onset_split(c.text) if not c.supposed else [c.text])]
+    return [Clause(piece, c.sentence, c.denied, c.past, c.supposed, onset=i > 0)
+            for c in clauses
+            for i, piece in enumerate(_onset_split(c.text) if not c.supposed else [c.text])]
 
 
 def _sentences(text: str) -> list[str]:
@@ -346,7 +350,7 @@ def described_text(text: str) -> str:
     # Sentences stay sentences, so later stages can still tell the story from the question.
     out = kept[0].text
     for prev, c in zip(kept, kept[1:]):
-        out += (", " if c.sentence == prev.sentence else ". ") + c.text
+        out += (" " if c.onset else ", " if c.sentence == prev.sentence else ". ") + c.text
     return out
 
 

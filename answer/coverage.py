@@ -73,8 +73,20 @@ NAMED_SUBJECTS = frozenset("""
 neck necks cervical shoulder shoulders rotator cuff elbow elbows wrist wrists hand hands finger
 fingers thumb thumbs knee knees ankle ankles heel heels hip hips shin shins jaw achilles pelvis
 rib ribs pregnant pregnancy postpartum breastfeeding baby babies child children kid kids son
-daughter teenager teenage toddler
-""".split())
+daughter teenager teenage toddler carpal acl meniscus
+""".split()) | frozenset((
+    # Procedures on a joint: "after my knee replacement" is not answered by a mention of the knee.
+    "replacement replacements arthroscopy reconstruction microdiscectomy discectomy laminectomy "
+    # Money: what treatment costs or who pays is a question for the clinic, not the articles.
+    "cost costs price prices pricing expensive cheap cheaper afford affordable insurance insurer "
+    "insured medicare medicaid fee fees copay reimbursement refund "
+    # Diet, and devices bought for a back.
+    "food foods diet nutrition supplements vitamins vitamin mattress pillow brace corset insoles "
+    "orthotics collar massager inversion tens "
+    # Other practitioners and therapies: advice on exercise does not answer whether they help.
+    "chiropractor chiropractors chiropractic osteopath osteopathy acupuncture acupuncturist cupping "
+    "reiki homeopathy"
+).split())
 
 
 # "does X help", "is X any good", "should I use X": the thing asked about is the word after the
@@ -161,8 +173,6 @@ class SubjectCoverage:
     def _evidence_terms(self, evidence: list[Candidate]) -> set[str]:
         texts = [c.text for c in evidence]
         texts += sorted({self.store.doc_titles[c.doc_idx] for c in evidence})
-        # The headings the evidence stands under say what it is about, as titles do.
-        texts += sorted({path[-1] for path in self.store.sections([c.sentence for c in evidence]) if path})
         return set(self.lexical.terms([" ".join(texts)])[0]) if texts else set()
 
     def subject_share(self, question: str, evidence: list[Candidate]) -> tuple[float, list[str]]:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
 from groundedqa.answer.coverage import SubjectCoverage
 from groundedqa.answer.types import AnswerTuning, Candidate, Query
@@ -81,3 +82,14 @@ def test_a_does_it_help_question_about_something_the_articles_never_name_abstain
 
 def test_a_comparison_with_something_the_articles_never_name_abstains():
     assert not coverage().assess(query("dead hangs vs acupuncture for the lower back?"), EVIDENCE).covered
+
+
+@pytest.mark.parametrize("question", [
+    "how much does a course of dead hangs cost?",
+    "will my insurance pay for dead hangs?",
+    "what foods help with dead hangs?",
+    "can I do dead hangs after my knee replacement?",
+    "should I see a chiropractor or do dead hangs?",
+])
+def test_a_cost_diet_device_procedure_or_therapy_the_evidence_never_names_abstains(question):
+    assert not coverage().assess(query(question), EVIDENCE).covered
