@@ -376,7 +376,7 @@ def _denies(clause: str) -> bool:
             continue
         # "I don't feel normal down there", "can't pee properly" are symptoms.
         if not any(_NOT_NORMAL_BEFORE.search(w) or _NEGATION.fullmatch(w)
-                   for w in words(low[: match.start()])[-3:]):
+                   for w in words(low[: match.start()])[-NEGATION_REACH:]):
             return True
     return False
 
@@ -453,7 +453,8 @@ def _resolved(clause: str) -> bool:
     if not match:
         return False
     before = words(clause[: match.start()])[-3:]
-    return not any(_NEGATION.fullmatch(w) for w in before)  # "hasn't gone away" is ongoing
+    # "hasn't gone away", "won't go away", "can't make it go away" are ongoing
+    return not any(_NEGATION.fullmatch(w) or _INABILITY.fullmatch(w) for w in before)
 
 
 def _long_past(clause: str) -> bool:

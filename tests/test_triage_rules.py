@@ -298,3 +298,11 @@ def test_a_plain_ability_denies_but_a_qualified_one_does_not():
     for text in ("I can only just pee", "i can barely walk", "I can feel my feet going numb",
                  "how can I tell when I need to go"):
         assert any(c.described and not c.denied for c in analyse(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "tingling round my privates that won't go away",  # an inability before "go away": ongoing
+    "I can't feel the toilet paper properly when I wipe",  # the inability is four words back
+])
+def test_a_persisting_or_impaired_symptom_is_not_read_as_resolved_or_normal(text):
+    assert any(c.described and not c.denied for c in analyse(text))
