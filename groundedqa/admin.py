@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock, Timeout
 
 from groundedqa.answer.redflags import RedFlagError, load_redflags
+from groundedqa.errors import IngestError
 from groundedqa.index.builds import (
     IndexUnavailable,
     builds_dir,
@@ -196,8 +197,6 @@ class ClinicAdmin:
 
         Waits while another process builds the same index (its build lock is held).
         """
-        from groundedqa.ingest.build import IngestError
-
         index_dir = Path(self.settings.index)
         record_live_versions(self.settings, self.state)
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
