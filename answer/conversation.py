@@ -54,12 +54,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import simplemma
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from groundedqa.answer.clauses import normalise_apostrophes, words
 from groundedqa.answer.coverage import idf_and_unseen
 from groundedqa.answer.language import ENGLISH
 from groundedqa.answer.medication import asks_about_medication
+from groundedqa.answer.stop_words import ENGLISH_STOP_WORDS
 from groundedqa.answer.types import AnswerTuning, Candidate, Coverage, Query
 from groundedqa.index.ports import LexicalIndex, SentenceStore
 

@@ -31,10 +31,10 @@ from collections.abc import Iterable
 from typing import Protocol
 
 import simplemma
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from groundedqa.answer.clauses import words
 from groundedqa.answer.medication import asking_sentences, asks_about_medication
+from groundedqa.answer.stop_words import ENGLISH_STOP_WORDS
 from groundedqa.answer.types import AnswerTuning, Candidate, Coverage, Query
 from groundedqa.index.ports import LexicalIndex, SentenceStore
 

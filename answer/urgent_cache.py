@@ -10,8 +10,9 @@ written by an incompatible library) is trained again and rewritten; a folder tha
 written leaves the scorer trained in memory only. Only the newest `KEEP_ENTRIES` entries are
 kept.
 
-Entries are pickles of the fitted scikit-learn objects (scikit-learn's own persistence): the
-folder must be as trusted as the index and the ONNX export cache beside it.
+Entries are pickles of the scorer's labels and its ONNX graphs (applying one needs ONNX Runtime
+only, not scikit-learn): the folder must be as trusted as the index and the ONNX export cache
+beside it.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("groundedqa.urgent")
 
 #: Bump when what an entry holds changes shape.
-FORMAT = 1
+FORMAT = 2
 #: Entries kept in the folder (one per bank and encoder; older ones are removed).
 KEEP_ENTRIES = 8
 SUFFIX = ".scorer.pickle"
 #: The libraries whose behaviour the fitted objects (and their features) depend on.
-_LIBRARIES = ("scikit-learn", "scipy", "numpy", "simplemma")
+_LIBRARIES = ("scikit-learn", "skl2onnx", "onnxruntime", "scipy", "numpy", "simplemma")
 
 
 def default_cache_dir() -> Path:

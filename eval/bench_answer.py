@@ -7,7 +7,6 @@ import json
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 from groundedqa.answer.types import MAX_HISTORY
@@ -49,6 +48,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
+
     from groundedqa.index.encoders import load_encoder
     from groundedqa.index.torch_encoder import TorchEncoder
 

@@ -22,8 +22,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import httpx
-
 from groundedqa.errors import CliError
 from groundedqa.eval.server import HOST, rss_bytes, running_server
 from groundedqa.settings import Settings
@@ -149,6 +147,8 @@ def _torch_encode_p50_ms(settings: Settings) -> float:
 def run_replicas(urls: list[str], args: argparse.Namespace,
                  headers: dict[str, str]) -> dict[str, Any]:
     """The same load on the first replica alone, then spread over all of them."""
+    import httpx
+
     replicas = []
     for url in urls:
         try:
@@ -173,6 +173,8 @@ def run_replicas(urls: list[str], args: argparse.Namespace,
 
 def metrics_rss_bytes(url: str) -> int | None:
     """A replica's resident memory as its /metrics reports it (None when it does not)."""
+    import httpx
+
     try:
         text = httpx.get(url + "/metrics", timeout=10).text
     except httpx.HTTPError:
@@ -191,6 +193,8 @@ async def drive(url: str | list[str], clients: int, total: int,
                 headers: dict[str, str]) -> RoundResult:
     """`total` POST /v1/answer requests from `clients` concurrent workers, cycling QUESTIONS;
     with several URLs, worker i sends to URL i mod N (clients spread evenly over replicas)."""
+    import httpx
+
     urls = [url] if isinstance(url, str) else url
     latencies: list[float] = []
     statuses: Counter[str] = Counter()

@@ -7,12 +7,13 @@ against, so verification never relies on what the response says about itself.
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote as url_quote
 
-import httpx
-
 from groundedqa.errors import CliError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class AnswerFailed(RuntimeError):
@@ -57,6 +58,8 @@ class HttpClient:
     def __init__(self, url: str, api_key: str | None = None, timeout: float = 60.0,
                  max_sentences: int | None = None, max_wait_s: float = 120.0,
                  http: httpx.Client | None = None) -> None:
+        import httpx
+
         self.target = url.rstrip("/")
         self.max_sentences = max_sentences
         headers = {"X-API-Key": api_key} if api_key else {}
@@ -69,6 +72,8 @@ class HttpClient:
         self.http.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
         # A deployed server rate-limits (60/minute by default) and a question set is larger than
         # that, so 429s are waited out (as the server's Retry-After asks) rather than scored.
         waited = 0.0

@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-import httpx
-
 from groundedqa.errors import CliError
 
 HOST = "127.0.0.1"
@@ -102,6 +100,8 @@ def _serving(command: list[str], port: int, env: dict[str, str], health: str,
 def wait_healthy(url: str, process: subprocess.Popen, log: IO[bytes], timeout: float,
                  health: str = "/healthz") -> None:
     """Poll `health` until 200; a clear error with the server's last output if it never is."""
+    import httpx
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

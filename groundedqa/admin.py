@@ -20,11 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
 from groundedqa.answer.redflags import RedFlagError, load_redflags
+from groundedqa.errors import IngestError
 from groundedqa.index.builds import (
     IndexUnavailable,
     builds_dir,
@@ -35,11 +36,13 @@ from groundedqa.index.builds import (
 from groundedqa.index.withdrawals import Withdrawal, read_withdrawals
 from groundedqa.index import withdrawals as withdrawal_list
 from groundedqa.index.ports import Encoder, LoadedIndex
-from groundedqa.ingest.build import BuildReport, IngestError, build_index
 from groundedqa.ingest.corpus_edit import CorpusEditor, UnknownDocument
 from groundedqa.settings import Settings
 from groundedqa.state import StateStore
 from groundedqa.state.queue import Change
+
+if TYPE_CHECKING:
+    from groundedqa.ingest.build import BuildReport
 
 log = logging.getLogger("groundedqa.admin")
 
@@ -69,16 +72,23 @@ class WithdrawalDone:
         return {**self.withdrawal.to_dict(), "changed": self.changed, "notes": self.notes}
 
 
+def _build_index(*args: Any, **kwargs: Any) -> BuildReport:
+    # The ingest pipeline is imported by the first build, not by every server's start.
+    from groundedqa.ingest.build import build_index
+
+    return build_index(*args, **kwargs)
+
+
 class ClinicAdmin:
     """Content operations on one clinic (its settings name the corpus, index and state store)."""
 
     def __init__(self, settings: Settings, state: StateStore, encoder: Callable[[], Encoder],
-                 *, build: Callable[..., BuildReport] = build_index) -> None:
+                 *, build: Callable[..., BuildReport] | None = None) -> None:
         self.settings = settings
         self.state = state
         self.corpus = CorpusEditor(settings)
         self._encoder = encoder
-        self._build = build
+        self._build = build or _build_index
         self.owner = settings.replica_name()
 
     def put(self, doc_id: str, file_name: str, data: bytes,

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from groundedqa.errors import CliError
+from groundedqa.errors import CliError, IngestError
 from groundedqa.settings import Settings
 
 
@@ -316,7 +316,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console command."""
-    from groundedqa.ingest.build import IngestError
     from groundedqa.answer.question import InvalidQuestion
     from groundedqa.answer.redflags import RedFlagError
     from groundedqa.index.builds import IndexUnavailable

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 from filelock import FileLock, Timeout
 
+from groundedqa.errors import IngestError
 from groundedqa.index.builds import (
     default_backend,
     IndexMissing,
@@ -48,10 +49,6 @@ EMBED_SLICE = 2048
 #: every document is then re-embedded. (Hashing the code instead would re-embed a 16k-article
 #: corpus for a comment fix.)
 PIPELINE_VERSION = 5
-
-
-class IngestError(RuntimeError):
-    """The build could not be made; the live index is untouched."""
 
 
 @dataclass

@@ -22,7 +22,6 @@ import tomlkit
 from filelock import FileLock
 from tomlkit.exceptions import TOMLKitError
 
-from groundedqa.ingest.build import content_hash, pipeline_fingerprint, prepare
 from groundedqa.ingest.load import MANIFEST_NAME, load_sources, read_manifest, safe_doc_id
 from groundedqa.ingest.models import Skipped
 from groundedqa.settings import Settings
@@ -90,6 +89,10 @@ class CorpusEditor:
             reason = skipped[0].reason if skipped else "the loader found no document in it"
             raise UploadRejected(f"{file_name}: {reason}")
         source = sources[0]
+        # The ingest pipeline only when an upload is checked: the admin routes load with every
+        # server, which must not pay for importing it at start.
+        from groundedqa.ingest.build import content_hash, pipeline_fingerprint, prepare
+
         version = content_hash(source, pipeline_fingerprint(self.settings))
         try:
             prepared = prepare(source, self.settings, version)

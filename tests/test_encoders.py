@@ -230,7 +230,9 @@ def test_late_chunked_sentence_vectors_line_up_with_their_sentences(embedder):
 # --- a serving process without torch -----------------------------------------------------------------
 
 @pytest.mark.slow
-def test_serving_answers_without_importing_torch(seed_settings, seed_index):
+def test_serving_answers_without_importing_torch_or_scikit_learn(seed_settings, seed_service):
+    # seed_service has stored the urgent scorer for this bank and encoder: a replica applying a
+    # stored scorer runs its ONNX graphs (only training imports scikit-learn).
     script = textwrap.dedent(f"""
         import sys
         import time
@@ -247,7 +249,8 @@ def test_serving_answers_without_importing_torch(seed_settings, seed_index):
                 time.sleep(0.05)
             response = client.post("/v1/answer", json={{"question": "Can I deadlift with a pinched nerve?"}})
         assert response.status_code == 200, response.text
-        loaded = sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)
+        loaded = sorted(m for m in ("torch", "transformers", "sentence_transformers", "sklearn",
+                                    "skl2onnx") if m in sys.modules)
         print("LOADED", ",".join(loaded) or "-")
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)

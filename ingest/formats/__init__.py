@@ -7,21 +7,27 @@ bytes, which their parser decodes itself.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 from groundedqa.ingest.blocks import ParsedPage
-from groundedqa.ingest.formats import docx, html, markdown, pdf, text
 
 __all__ = ["BINARY_FORMATS", "PARSERS", "parse"]
 
+
+def _parser(module: str) -> Callable[[Any], ParsedPage]:
+    """`parse` of the format's module, imported at its first use: a server that never parses an
+    upload never loads markdown-it, pdfplumber, python-docx and the rest."""
+
+    def parse(raw: Any) -> ParsedPage:
+        return importlib.import_module(f"{__name__}.{module}").parse(raw)
+
+    return parse
+
+
 PARSERS: dict[str, Callable[[Any], ParsedPage]] = {
-    "text": text.parse,
-    "markdown": markdown.parse,
-    "html": html.parse,
-    "pdf": pdf.parse,
-    "docx": docx.parse,
-}
+    name: _parser(name) for name in ("text", "markdown", "html", "pdf", "docx")}
 #: Formats read as bytes: the loader never decodes them as text.
 BINARY_FORMATS = frozenset({"pdf", "docx"})
 
