@@ -128,7 +128,7 @@ _TIME = r"(?:week|weekend|morning|afternoon|evening|night|time|year|month|day|su
 # Referential "that"/"this": opening the message, after a preposition or a verb that takes it as
 # object, or closing it; a "that" after a noun or a verb of saying is a relative or complementiser.
 _THAT = re.compile(
-    rf"(?:^|\b(?:for|with|about|of|from|to|before|after|during|like|than|on|in|at|by|do|does|"
+    rf"(?:^|\b(?:for|with|about|of|from|to|before|after|during|like|than|on|in|at|by|if|do|does|"
     rf"did|doing|done|try|trying|tried|mean|means|is|was|are|help|helps|cause|causes|caused|"
     rf"avoid|skip|stop|keep|use|using|get|got|hold|recommend|say|said|mean)\s+)(?:that|this)\b"
     rf"(?!\s+{_TIME}s?\b)|\b(?:that|this)\s*$")
@@ -224,6 +224,12 @@ def reading_of(m: Query) -> Reading:
     if without_topic_cue(m.text) != m.text:
         return Reading(SHIFT)
     return read_message(m.search_text)
+
+
+def _clips(mine: Collection[str], theirs: Collection[str]) -> bool:
+    """Whether one of `mine` begins one of `theirs` (a clipped or derived form the stemmer keeps
+    apart: "roll" and "roller", "quad" and "quadriceps")."""
+    return any(t.startswith(w) for w in mine if len(w) >= MIN_CLIPPED for t in theirs)
 
 
 def _refers(low: str) -> bool:
@@ -344,7 +350,7 @@ class Conversation:
     def _follow(self, m: Query, reading: Reading, topic: Topic, search: Search) -> Topic:
         """`m` answered with the topic's subject carried over."""
         texts = [*topic.texts, m.search_text]
-        if not topic.outcome.coverage.covered:
+        if not topic.outcome.coverage.covered and not self._leaves_medication(m, reading, topic):
             # The subject is not covered (or is about medicines): neither is its follow-up.
             carried = self._carried(m, topic, 1.0, reading)
             verdict = Coverage(False, 0.0, topic.outcome.coverage.reason or "not_covered")
@@ -371,21 +377,36 @@ class Conversation:
             return Topic(carried, search(carried, exclude=quoted, prefer=lambda cands: self._prefer(
                 cands, sections, docs)), texts, quoted)
         carried = self._carried(m, topic, 1.0, reading)
-        exclude = self._off_subject(m, quoted) if reading.kind == ELLIPSIS else frozenset()
+        exclude = self._off_subject(m, quoted)
         outcome = search(carried, exclude=exclude,
                          prefer=lambda cands: self._prefer(cands, sections, docs))
         return Topic(carried, outcome, texts, quoted)
+
+    def _leaves_medication(self, m: Query, reading: Reading, topic: Topic) -> bool:
+        """Whether `m` puts a subject of its own in place of the medicine the topic asked about
+        ("and injections?" after "can I take ibuprofen for it?"): the medicine was what was asked,
+        not the patient's condition, so the new question is judged on its own words. A reference
+        or a continuation ("how much of it?", "what else?") still asks about the medicine."""
+        if topic.outcome.coverage.reason != "medication" or reading.kind != ELLIPSIS:
+            return False
+        new = [t for ts in self.lexical.terms(self._new_words(m, topic)) for t in ts]
+        if not new or asks_about_medication(m.search_text):
+            return False
+        idf, unseen = idf_and_unseen(self.lexical, new)
+        return any(idf[t] < unseen for t in new)  # a subject the articles name, not "doesnt"
 
     def _off_subject(self, m: Query, quoted: set[int]) -> set[int]:
         """The quoted sentences that do not name what an elliptical message asks about: "and an
         MRI?" after an answer on X-rays is not answered by the X-ray sentences again, while a
         quoted sentence naming MRIs too still may be."""
-        own = {t for ts in self.lexical.terms(content_words(m.search_text)) for t in ts}
+        mine = content_words(m.search_text)
+        own = {t for ts in self.lexical.terms(mine) for t in ts}
         if not own or not quoted:
             return set()
         records = self.store.sentences(sorted(quoted))
         terms = self.lexical.terms([r.text for r in records])
-        return {r.idx for r, ts in zip(records, terms) if not own & set(ts)}
+        return {r.idx for r, ts in zip(records, terms)
+                if not own & set(ts) and not _clips(mine, words(r.text))}
 
     def _new_words(self, m: Query, topic: Topic) -> list[str]:
         """The content words `m` names that the topic's messages did not: its new subject, if any
@@ -414,7 +435,7 @@ class Conversation:
             if not seen and len(word) >= MIN_CLIPPED and docs:
                 if vocabulary is None:
                     vocabulary = self._vocabulary(docs)
-                seen = any(v.startswith(word) for v in vocabulary)
+                seen = _clips([word], vocabulary)
             if not seen and not simplemma.is_known(word, lang="en"):
                 continue
             total += idf[stem]
@@ -437,7 +458,11 @@ class Conversation:
         norm = float(np.linalg.norm(vector))
         vector = vector / norm if norm > 1e-6 else np.asarray(topic.query.vector, dtype=np.float32)
         mine = set(words(m.search_text))
-        carried = [w for w in content_words(topic.query.search_text) if w not in mine][:CARRIED_TERMS]
+        # After a question on medicines the medicine is what the follow-up replaced, not its
+        # subject (only such a follow-up gets here with that topic: `_leaves_medication`).
+        medicine = topic.outcome.coverage.reason == "medication"
+        carried = [w for w in content_words(topic.query.search_text) if w not in mine
+                   and not (medicine and asks_about_medication(w))][:CARRIED_TERMS]
         text = " ".join([m.search_text, *carried]) if own else " ".join(
             [topic.query.search_text, m.search_text])
         return replace(m, search_text=text, vector=vector, subject_text="",
