@@ -21,10 +21,17 @@ patient's earlier messages come with every request and are read again.
    words): a dependent message is searched with `vector = message + CARRY x the previous turn's
    searched vector` (the previous one folds in the turns before it, so older turns weigh
    geometrically less) and with the previous turn's content words added to its words, the most
-   recent first (`CARRIED_TERMS` at most). Coverage checks what the message names anew (see
+   recent first (`CARRIED_TERMS` at most). A fragment with a subject of its own ("and at my
+   desk?" after "how should I sit when cycling?") takes the place of part of the last question:
+   its most specific word is not carried. Coverage checks what the message names anew (see
    `_carried`), and an uncovered subject stays uncovered for its follow-ups ("what about
    swimming?" after a question on hip replacement abstains, though swimming is covered): the
-   verdict is carried, not just the words. Sentences of the sections the previous answer quoted get
+   verdict is carried, not just the words. A medicine is what was asked, not the subject: after
+   a medication question a fragment naming a treatment the articles use ("and injections?") is
+   searched with the condition and without the medicine; "how much of it?" or "what else?" still
+   asks about the medicine. Neither a fragment nor a reference is answered again with the
+   sentences already quoted unless they name its own words (`_off_subject`): "how do I make it
+   harder?" asks what the last answer did not say. Sentences of the sections the previous answer quoted get
    `SECTION_BONUS` (of its articles, `DOC_BONUS`) before coverage and selection: the conversation
    has already established that subject, so "what is it meant to rule out?" after an answer on
    imaging before dead-hangs needs less evidence from its own few words. A short generic question
@@ -396,7 +403,7 @@ class Conversation:
         return any(idf[t] < unseen for t in new)  # a subject the articles name, not "doesnt"
 
     def _off_subject(self, m: Query, quoted: set[int]) -> set[int]:
-        """The quoted sentences that do not name what an elliptical message asks about: "and an
+        """The quoted sentences that do not name what a fragment or reference asks about: "and an
         MRI?" after an answer on X-rays is not answered by the X-ray sentences again, while a
         quoted sentence naming MRIs too still may be."""
         mine = content_words(m.search_text)
@@ -458,15 +465,31 @@ class Conversation:
         norm = float(np.linalg.norm(vector))
         vector = vector / norm if norm > 1e-6 else np.asarray(topic.query.vector, dtype=np.float32)
         mine = set(words(m.search_text))
-        # After a question on medicines the medicine is what the follow-up replaced, not its
-        # subject (only such a follow-up gets here with that topic: `_leaves_medication`).
-        medicine = topic.outcome.coverage.reason == "medication"
-        carried = [w for w in content_words(topic.query.search_text) if w not in mine
-                   and not (medicine and asks_about_medication(w))][:CARRIED_TERMS]
+        carried = [w for w in content_words(topic.query.search_text) if w not in mine]
+        if topic.outcome.coverage.reason == "medication":
+            # The medicine is what the follow-up replaced, not its subject (only such a follow-up
+            # gets here with that topic: `_leaves_medication`).
+            carried = [w for w in carried if not asks_about_medication(w)]
+        elif reading.kind == ELLIPSIS and carried and self._new_words(m, topic):
+            # A fragment with a subject of its own puts it in place of the earlier question's
+            # most specific word ("and at my desk?" after "how should I sit when cycling?").
+            carried = self._without_most_specific(carried)
+        carried = carried[:CARRIED_TERMS]
         text = " ".join([m.search_text, *carried]) if own else " ".join(
             [topic.query.search_text, m.search_text])
         return replace(m, search_text=text, vector=vector, subject_text="",
                        abstain_below=self.tuning.abstain_below - FOLLOW_UP_SLACK)
+
+    def _without_most_specific(self, carried: list[str]) -> list[str]:
+        """`carried` without the words of its most specific term the articles use (the highest
+        idf below never-seen: a word they never use matches nothing anyway), in every form."""
+        stems = self.lexical.terms(carried)
+        idf, unseen = idf_and_unseen(self.lexical, (t for ts in stems for t in ts))
+        seen = {t: v for t, v in idf.items() if v < unseen}
+        if not seen:
+            return carried
+        top = max(seen, key=lambda t: seen[t])
+        return [w for w, ts in zip(carried, stems) if top not in ts]
 
     def _following(self, topic: Topic, quoted: set[int], limit: int) -> list[Candidate]:
         """What follows the previous answer's best sentence in its article, in reading order: the

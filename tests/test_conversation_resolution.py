@@ -256,3 +256,20 @@ def test_a_follow_up_that_still_asks_about_the_medicine_is_a_medication_question
                          cands((4, 0.7)), {"ibuprofen": 5.0, "pinched": 2.0, "nerve": 1.0})
     assert not plan.coverage.covered and plan.coverage.reason == "medication"
     assert plan.selected == []
+
+
+def test_a_fragment_with_a_subject_of_its_own_carries_the_last_question_without_its_most_specific_word():
+    answered = cands((1, 0.8))
+    _, calls = plan_after("how should i sit when cycling", Outcome(answered, COVERED, answered, 0.8),
+                          "and at my desk?", cands((3, 0.7)),
+                          {"sit": 2.0, "cycling": 4.0, "desk": 3.0})
+    searched = calls[-1][0].split()
+    assert "sit" in searched and "cycling" not in searched
+
+
+def test_a_fragment_without_a_subject_of_its_own_carries_every_word():
+    answered = cands((1, 0.8))
+    _, calls = plan_after("how should i sit when cycling", Outcome(answered, COVERED, answered, 0.8),
+                          "and then?", cands((3, 0.7)), {"sit": 2.0, "cycling": 4.0})
+    searched = calls[-1][0].split()
+    assert "sit" in searched and "cycling" in searched
