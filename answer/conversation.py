@@ -31,14 +31,14 @@ patient's earlier messages come with every request and are read again.
    searched with the condition and without the medicine; "how much of it?" or "what else?" still
    asks about the medicine. Neither a fragment nor a reference is answered again with the
    sentences already quoted unless they name its own words (`_off_subject`): "how do I make it
-   harder?" asks what the last answer did not say. Sentences of the sections the previous answer quoted get
-   `SECTION_BONUS` (of its articles, `DOC_BONUS`) before coverage and selection: the conversation
-   has already established that subject, so "what is it meant to rule out?" after an answer on
-   imaging before dead-hangs needs less evidence from its own few words. A short generic question
-   compares its two searches on their scores before that bonus, and keeps its own answer when the
-   carried one only repeats what was quoted. An elliptical message, or a reference that opens like
-   one ("what about my stiff neck, any stretches for that?"), must name anew only words the
-   articles use (`MIN_KNOWN_SHARE`).
+   harder?" asks what the last answer did not say. Sentences of the sections the previous answer
+   quoted get `SECTION_BONUS` (of its articles, `DOC_BONUS`) before coverage and selection: the
+   conversation has already established that subject, so "what is it meant to rule out?" after an
+   answer on imaging before dead-hangs needs less evidence from its own few words. A short
+   generic question compares its two searches on their scores before that bonus, and keeps its
+   own answer when the carried one only repeats what was quoted. An elliptical message, or a
+   reference that opens like one ("what about my stiff neck, any stretches for that?"), must name
+   anew only words the articles use (`MIN_KNOWN_SHARE`).
 3. **Continuations** never repeat a sentence quoted since the topic began: MORE quotes what
    follows the previous answer's best sentence in its article (into the next section at most,
    stepping over the heading between them);

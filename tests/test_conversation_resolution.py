@@ -220,7 +220,8 @@ def plan_after(first_text: str, first: Outcome, message: str, found: list[Candid
 
 def test_a_reference_is_not_answered_again_with_the_sentences_already_quoted():
     answered = cands((1, 0.8), (2, 0.7))
-    plan, calls = plan_after("whats a kettlebell rdl for", Outcome(answered, COVERED, answered, 0.8),
+    plan, calls = plan_after("whats a kettlebell rdl for",
+                             Outcome(answered, COVERED, answered, 0.8),
                              "how do i make it harder", cands((1, 0.6), (2, 0.58), (3, 0.5)),
                              {"kettlebell": 3.0, "rdl": 4.0, "harder": 3.0})
     assert calls[-1][1] == {1, 2}
@@ -229,7 +230,8 @@ def test_a_reference_is_not_answered_again_with_the_sentences_already_quoted():
 
 def test_a_quoted_sentence_naming_the_references_word_in_a_longer_form_may_be_quoted_again():
     answered = cands((1, 0.8))
-    plan, calls = plan_after("should i get a foam roller", Outcome(answered, COVERED, answered, 0.8),
+    plan, calls = plan_after("should i get a foam roller",
+                             Outcome(answered, COVERED, answered, 0.8),
                              "where do i roll with it", cands((1, 0.6), (3, 0.5)),
                              {"foam": 3.0, "roller": 3.0, "roll": 3.0},
                              {1: "use a foam roller over trigger points"})
@@ -258,9 +260,10 @@ def test_a_follow_up_that_still_asks_about_the_medicine_is_a_medication_question
     assert plan.selected == []
 
 
-def test_a_fragment_with_a_subject_of_its_own_carries_the_last_question_without_its_most_specific_word():
+def test_a_fragment_with_a_subject_of_its_own_leaves_the_last_questions_most_specific_word():
     answered = cands((1, 0.8))
-    _, calls = plan_after("how should i sit when cycling", Outcome(answered, COVERED, answered, 0.8),
+    _, calls = plan_after("how should i sit when cycling",
+                          Outcome(answered, COVERED, answered, 0.8),
                           "and at my desk?", cands((3, 0.7)),
                           {"sit": 2.0, "cycling": 4.0, "desk": 3.0})
     searched = calls[-1][0].split()
@@ -269,7 +272,8 @@ def test_a_fragment_with_a_subject_of_its_own_carries_the_last_question_without_
 
 def test_a_fragment_without_a_subject_of_its_own_carries_every_word():
     answered = cands((1, 0.8))
-    _, calls = plan_after("how should i sit when cycling", Outcome(answered, COVERED, answered, 0.8),
+    _, calls = plan_after("how should i sit when cycling",
+                          Outcome(answered, COVERED, answered, 0.8),
                           "and then?", cands((3, 0.7)), {"sit": 2.0, "cycling": 4.0})
     searched = calls[-1][0].split()
     assert "sit" in searched and "cycling" in searched
