@@ -31,7 +31,8 @@ patient's earlier messages come with every request and are read again.
    searched with the condition and without the medicine; "how much of it?" or "what else?" still
    asks about the medicine. Neither a fragment nor a reference is answered again with the
    sentences already quoted unless they name its own words (`_off_subject`): "how do I make it
-   harder?" asks what the last answer did not say. Sentences of the sections the previous answer
+   harder?" asks what the last answer did not say, while a reference that picks out something
+   the articles name ("and the quad one?" after a list of stretches) may be. Sentences of the sections the previous answer
    quoted get `SECTION_BONUS` (of its articles, `DOC_BONUS`) before coverage and selection: the
    conversation has already established that subject, so "what is it meant to rule out?" after an
    answer on imaging before dead-hangs needs less evidence from its own few words. A short
@@ -384,7 +385,8 @@ class Conversation:
             return Topic(carried, search(carried, exclude=quoted, prefer=lambda cands: self._prefer(
                 cands, sections, docs)), texts, quoted)
         carried = self._carried(m, topic, 1.0, reading)
-        exclude = self._off_subject(m, quoted)
+        exclude = (self._off_subject(m, quoted)
+                   if reading.kind == ELLIPSIS or not self._picks_out(m, topic, docs) else set())
         outcome = search(carried, exclude=exclude,
                          prefer=lambda cands: self._prefer(cands, sections, docs))
         return Topic(carried, outcome, texts, quoted)
@@ -401,6 +403,13 @@ class Conversation:
             return False
         idf, unseen = idf_and_unseen(self.lexical, new)
         return any(idf[t] < unseen for t in new)  # a subject the articles name, not "doesnt"
+
+    def _picks_out(self, m: Query, topic: Topic, docs: Collection[int]) -> bool:
+        """Whether a reference names anew something the articles speak of ("the quad one" after a
+        list of stretches): it picks out part of what was said, which may be quoted again, where
+        "how do I make it harder?" asks what was not said."""
+        new = self._new_words(m, topic)
+        return bool(new) and self._known_share(" ".join(new), docs) > 0.0
 
     def _off_subject(self, m: Query, quoted: set[int]) -> set[int]:
         """The quoted sentences that do not name what a fragment or reference asks about: "and an
