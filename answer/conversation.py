@@ -32,10 +32,11 @@ patient's earlier messages come with every request and are read again.
    asks about the medicine. Neither a fragment nor a reference is answered again with the
    sentences already quoted unless they name its own words (`_off_subject`): "how do I make it
    harder?" asks what the last answer did not say, while a reference that picks out something
-   the articles name ("and the quad one?" after a list of stretches) may be. Sentences of the sections the previous answer
-   quoted get `SECTION_BONUS` (of its articles, `DOC_BONUS`) before coverage and selection: the
-   conversation has already established that subject, so "what is it meant to rule out?" after an
-   answer on imaging before dead-hangs needs less evidence from its own few words. A short
+   the articles name ("and the quad one?" after a list of stretches) may be. Sentences of the
+   sections the previous answer quoted get `SECTION_BONUS` (of its articles, `DOC_BONUS`) before
+   coverage and selection: the conversation has already established that subject, so "what is it
+   meant to rule out?" after an answer on imaging before dead-hangs needs less evidence from its
+   own few words. A short
    generic question compares its two searches on their scores before that bonus, and keeps its
    own answer when the carried one only repeats what was quoted. An elliptical message, or a
    reference that opens like one ("what about my stiff neck, any stretches for that?"), must name
