@@ -36,9 +36,8 @@ patient's earlier messages come with every request and are read again.
    sections the previous answer quoted get `SECTION_BONUS` (of its articles, `DOC_BONUS`) before
    coverage and selection: the conversation has already established that subject, so "what is it
    meant to rule out?" after an answer on imaging before dead-hangs needs less evidence from its
-   own few words. A short
-   generic question compares its two searches on their scores before that bonus, and keeps its
-   own answer when the carried one only repeats what was quoted. An elliptical message, or a
+   own few words. A short generic question compares its two searches on their scores before that
+   bonus, and keeps its own answer when the carried one only repeats what was quoted. An elliptical message, or a
    reference that opens like one ("what about my stiff neck, any stretches for that?"), must name
    anew only words the articles use (`MIN_KNOWN_SHARE`).
 3. **Continuations** never repeat a sentence quoted since the topic began: MORE quotes what
