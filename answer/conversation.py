@@ -37,9 +37,9 @@ patient's earlier messages come with every request and are read again.
    coverage and selection: the conversation has already established that subject, so "what is it
    meant to rule out?" after an answer on imaging before dead-hangs needs less evidence from its
    own few words. A short generic question compares its two searches on their scores before that
-   bonus, and keeps its own answer when the carried one only repeats what was quoted. An elliptical message, or a
-   reference that opens like one ("what about my stiff neck, any stretches for that?"), must name
-   anew only words the articles use (`MIN_KNOWN_SHARE`).
+   bonus, and keeps its own answer when the carried one only repeats what was quoted. An
+   elliptical message, or a reference that opens like one ("what about my stiff neck, any
+   stretches for that?"), must name anew only words the articles use (`MIN_KNOWN_SHARE`).
 3. **Continuations** never repeat a sentence quoted since the topic began: MORE quotes what
    follows the previous answer's best sentence in its article (into the next section at most,
    stepping over the heading between them);
