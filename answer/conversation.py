@@ -21,17 +21,25 @@ patient's earlier messages come with every request and are read again.
    words): a dependent message is searched with `vector = message + CARRY x the previous turn's
    searched vector` (the previous one folds in the turns before it, so older turns weigh
    geometrically less) and with the previous turn's content words added to its words, the most
-   recent first (`CARRIED_TERMS` at most). Coverage checks what the message names anew (see
+   recent first (`CARRIED_TERMS` at most). A fragment with a subject of its own ("and at my
+   desk?" after "how should I sit when cycling?") takes the place of part of the last question:
+   its most specific word is not carried. Coverage checks what the message names anew (see
    `_carried`), and an uncovered subject stays uncovered for its follow-ups ("what about
    swimming?" after a question on hip replacement abstains, though swimming is covered): the
-   verdict is carried, not just the words. Sentences of the sections the previous answer quoted get
-   `SECTION_BONUS` (of its articles, `DOC_BONUS`) before coverage and selection: the conversation
-   has already established that subject, so "what is it meant to rule out?" after an answer on
-   imaging before dead-hangs needs less evidence from its own few words. A short generic question
-   compares its two searches on their scores before that bonus, and keeps its own answer when the
-   carried one only repeats what was quoted. An elliptical message, or a reference that opens like
-   one ("what about my stiff neck, any stretches for that?"), must name anew only words the
-   articles use (`MIN_KNOWN_SHARE`).
+   verdict is carried, not just the words. A medicine is what was asked, not the subject: after
+   a medication question a fragment naming a treatment the articles use ("and injections?") is
+   searched with the condition and without the medicine; "how much of it?" or "what else?" still
+   asks about the medicine. Neither a fragment nor a reference is answered again with the
+   sentences already quoted unless they name its own words (`_off_subject`): "how do I make it
+   harder?" asks what the last answer did not say, while a reference that picks out something
+   the articles name ("and the quad one?" after a list of stretches) may be. Sentences of the
+   sections the previous answer quoted get `SECTION_BONUS` (of its articles, `DOC_BONUS`) before
+   coverage and selection: the conversation has already established that subject, so "what is it
+   meant to rule out?" after an answer on imaging before dead-hangs needs less evidence from its
+   own few words. A short generic question compares its two searches on their scores before that
+   bonus, and keeps its own answer when the carried one only repeats what was quoted. An
+   elliptical message, or a reference that opens like one ("what about my stiff neck, any
+   stretches for that?"), must name anew only words the articles use (`MIN_KNOWN_SHARE`).
 3. **Continuations** never repeat a sentence quoted since the topic began: MORE quotes what
    follows the previous answer's best sentence in its article (into the next section at most,
    stepping over the heading between them);
@@ -128,7 +136,7 @@ _TIME = r"(?:week|weekend|morning|afternoon|evening|night|time|year|month|day|su
 # Referential "that"/"this": opening the message, after a preposition or a verb that takes it as
 # object, or closing it; a "that" after a noun or a verb of saying is a relative or complementiser.
 _THAT = re.compile(
-    rf"(?:^|\b(?:for|with|about|of|from|to|before|after|during|like|than|on|in|at|by|do|does|"
+    rf"(?:^|\b(?:for|with|about|of|from|to|before|after|during|like|than|on|in|at|by|if|do|does|"
     rf"did|doing|done|try|trying|tried|mean|means|is|was|are|help|helps|cause|causes|caused|"
     rf"avoid|skip|stop|keep|use|using|get|got|hold|recommend|say|said|mean)\s+)(?:that|this)\b"
     rf"(?!\s+{_TIME}s?\b)|\b(?:that|this)\s*$")
@@ -224,6 +232,12 @@ def reading_of(m: Query) -> Reading:
     if without_topic_cue(m.text) != m.text:
         return Reading(SHIFT)
     return read_message(m.search_text)
+
+
+def _clips(mine: Collection[str], theirs: Collection[str]) -> bool:
+    """Whether one of `mine` begins one of `theirs` (a clipped or derived form the stemmer keeps
+    apart: "roll" and "roller", "quad" and "quadriceps")."""
+    return any(t.startswith(w) for w in mine if len(w) >= MIN_CLIPPED for t in theirs)
 
 
 def _refers(low: str) -> bool:
@@ -344,7 +358,7 @@ class Conversation:
     def _follow(self, m: Query, reading: Reading, topic: Topic, search: Search) -> Topic:
         """`m` answered with the topic's subject carried over."""
         texts = [*topic.texts, m.search_text]
-        if not topic.outcome.coverage.covered:
+        if not topic.outcome.coverage.covered and not self._leaves_medication(m, reading, topic):
             # The subject is not covered (or is about medicines): neither is its follow-up.
             carried = self._carried(m, topic, 1.0, reading)
             verdict = Coverage(False, 0.0, topic.outcome.coverage.reason or "not_covered")
@@ -371,21 +385,44 @@ class Conversation:
             return Topic(carried, search(carried, exclude=quoted, prefer=lambda cands: self._prefer(
                 cands, sections, docs)), texts, quoted)
         carried = self._carried(m, topic, 1.0, reading)
-        exclude = self._off_subject(m, quoted) if reading.kind == ELLIPSIS else frozenset()
+        exclude = (self._off_subject(m, quoted)
+                   if reading.kind == ELLIPSIS or not self._picks_out(m, topic, docs) else set())
         outcome = search(carried, exclude=exclude,
                          prefer=lambda cands: self._prefer(cands, sections, docs))
         return Topic(carried, outcome, texts, quoted)
 
+    def _leaves_medication(self, m: Query, reading: Reading, topic: Topic) -> bool:
+        """Whether `m` puts a subject of its own in place of the medicine the topic asked about
+        ("and injections?" after "can I take ibuprofen for it?"): the medicine was what was asked,
+        not the patient's condition, so the new question is judged on its own words. A reference
+        or a continuation ("how much of it?", "what else?") still asks about the medicine."""
+        if topic.outcome.coverage.reason != "medication" or reading.kind != ELLIPSIS:
+            return False
+        new = [t for ts in self.lexical.terms(self._new_words(m, topic)) for t in ts]
+        if not new or asks_about_medication(m.search_text):
+            return False
+        idf, unseen = idf_and_unseen(self.lexical, new)
+        return any(idf[t] < unseen for t in new)  # a subject the articles name, not "doesnt"
+
+    def _picks_out(self, m: Query, topic: Topic, docs: Collection[int]) -> bool:
+        """Whether a reference names anew something the articles speak of ("the quad one" after a
+        list of stretches): it picks out part of what was said, which may be quoted again, where
+        "how do I make it harder?" asks what was not said."""
+        new = self._new_words(m, topic)
+        return bool(new) and self._known_share(" ".join(new), docs) > 0.0
+
     def _off_subject(self, m: Query, quoted: set[int]) -> set[int]:
-        """The quoted sentences that do not name what an elliptical message asks about: "and an
+        """The quoted sentences that do not name what a fragment or reference asks about: "and an
         MRI?" after an answer on X-rays is not answered by the X-ray sentences again, while a
         quoted sentence naming MRIs too still may be."""
-        own = {t for ts in self.lexical.terms(content_words(m.search_text)) for t in ts}
+        mine = content_words(m.search_text)
+        own = {t for ts in self.lexical.terms(mine) for t in ts}
         if not own or not quoted:
             return set()
         records = self.store.sentences(sorted(quoted))
         terms = self.lexical.terms([r.text for r in records])
-        return {r.idx for r, ts in zip(records, terms) if not own & set(ts)}
+        return {r.idx for r, ts in zip(records, terms)
+                if not own & set(ts) and not _clips(mine, words(r.text))}
 
     def _new_words(self, m: Query, topic: Topic) -> list[str]:
         """The content words `m` names that the topic's messages did not: its new subject, if any
@@ -414,7 +451,7 @@ class Conversation:
             if not seen and len(word) >= MIN_CLIPPED and docs:
                 if vocabulary is None:
                     vocabulary = self._vocabulary(docs)
-                seen = any(v.startswith(word) for v in vocabulary)
+                seen = _clips([word], vocabulary)
             if not seen and not simplemma.is_known(word, lang="en"):
                 continue
             total += idf[stem]
@@ -437,11 +474,31 @@ class Conversation:
         norm = float(np.linalg.norm(vector))
         vector = vector / norm if norm > 1e-6 else np.asarray(topic.query.vector, dtype=np.float32)
         mine = set(words(m.search_text))
-        carried = [w for w in content_words(topic.query.search_text) if w not in mine][:CARRIED_TERMS]
+        carried = [w for w in content_words(topic.query.search_text) if w not in mine]
+        if topic.outcome.coverage.reason == "medication":
+            # The medicine is what the follow-up replaced, not its subject (only such a follow-up
+            # gets here with that topic: `_leaves_medication`).
+            carried = [w for w in carried if not asks_about_medication(w)]
+        elif reading.kind == ELLIPSIS and carried and self._new_words(m, topic):
+            # A fragment with a subject of its own puts it in place of the earlier question's
+            # most specific word ("and at my desk?" after "how should I sit when cycling?").
+            carried = self._without_most_specific(carried)
+        carried = carried[:CARRIED_TERMS]
         text = " ".join([m.search_text, *carried]) if own else " ".join(
             [topic.query.search_text, m.search_text])
         return replace(m, search_text=text, vector=vector, subject_text="",
                        abstain_below=self.tuning.abstain_below - FOLLOW_UP_SLACK)
+
+    def _without_most_specific(self, carried: list[str]) -> list[str]:
+        """`carried` without the words of its most specific term the articles use (the highest
+        idf below never-seen: a word they never use matches nothing anyway), in every form."""
+        stems = self.lexical.terms(carried)
+        idf, unseen = idf_and_unseen(self.lexical, (t for ts in stems for t in ts))
+        seen = {t: v for t, v in idf.items() if v < unseen}
+        if not seen:
+            return carried
+        top = max(seen, key=lambda t: seen[t])
+        return [w for w, ts in zip(carried, stems) if top not in ts]
 
     def _following(self, topic: Topic, quoted: set[int], limit: int) -> list[Candidate]:
         """What follows the previous answer's best sentence in its article, in reading order: the

@@ -23,7 +23,7 @@ def test_continuations(message, kind):
 
 
 @pytest.mark.parametrize("message", ["is that one better?", "and the quad one?",
-                                     "how do I make it harder"])
+                                     "how do I make it harder", "and if that doesnt work?"])
 def test_references_without_a_subject_need_an_antecedent(message):
     reading = read_message(message)
     assert reading.kind == REFERENCE and reading.needs_antecedent

@@ -193,3 +193,98 @@ def test_a_fragment_naming_a_clipped_word_of_the_articles_is_searched_with_the_s
                          {"hamstring": 3.0, "stretch": 2.0, "hold": 1.0},
                          article="Quadriceps: stand and hold one ankle")
     assert plan.context_used and [c.sentence for c in plan.selected] == [2]
+
+
+def plan_after(first_text: str, first: Outcome, message: str, found: list[Candidate],
+               known: dict[str, float], texts: dict[int, str] | None = None):
+    """The plan for `message` after `first_text` (answered with `first`), the follow-up's search
+    finding `found`; returns the plan and the (search text, excluded rows) of every search."""
+    earlier = query(first_text, seed=1)
+    current = query(message, earlier, seed=2)
+    calls: list[tuple[str, frozenset[int]]] = []
+
+    def search(q: Query, exclude=frozenset(), prefer=None) -> Outcome:
+        calls.append((q.search_text, frozenset(exclude)))
+        if q.search_text == first_text:
+            return first
+        kept = [c for c in found if c.sentence not in exclude]
+        return Outcome(kept, COVERED, kept[:1], kept[0].score if kept else 0.0)
+
+    store = Store([()] * 8)
+    store.sentences = lambda rows: [  # type: ignore[method-assign]
+        SentenceRecord(r, 0, "doc", 0, 1, (texts or {}).get(r, f"sentence {r}"), "sentence")
+        for r in rows]
+    plan = Conversation(store, Lexical(known), AnswerTuning()).plan(current, search)
+    return plan, calls
+
+
+def test_a_reference_is_not_answered_again_with_the_sentences_already_quoted():
+    answered = cands((1, 0.8), (2, 0.7))
+    plan, calls = plan_after("whats a kettlebell rdl for",
+                             Outcome(answered, COVERED, answered, 0.8),
+                             "how do i make it harder", cands((1, 0.6), (2, 0.58), (3, 0.5)),
+                             {"kettlebell": 3.0, "rdl": 4.0})  # the articles never say "harder"
+    assert calls[-1][1] == {1, 2}
+    assert [c.sentence for c in plan.selected] == [3]
+
+
+def test_a_reference_picking_out_something_the_articles_name_may_quote_it_again():
+    answered = cands((1, 0.8), (2, 0.7))
+    plan, calls = plan_after("how long do i hold the hamstring stretch",
+                             Outcome(answered, COVERED, answered, 0.8),
+                             "and the quad one?", cands((2, 0.6), (3, 0.5)),
+                             {"hamstring": 3.0, "stretch": 2.0, "hold": 1.0},
+                             {1: "reach for your toes", 2: "Quadriceps: hold one ankle"})
+    assert calls[-1][1] == frozenset()
+    assert [c.sentence for c in plan.selected] == [2]
+
+
+def test_a_quoted_sentence_naming_the_references_word_in_a_longer_form_may_be_quoted_again():
+    answered = cands((1, 0.8))
+    plan, calls = plan_after("should i get a foam roller",
+                             Outcome(answered, COVERED, answered, 0.8),
+                             "where do i roll with it", cands((1, 0.6), (3, 0.5)),
+                             {"foam": 3.0, "roller": 3.0, "roll": 3.0},
+                             {1: "use a foam roller over trigger points"})
+    assert calls[-1][1] == frozenset()
+    assert [c.sentence for c in plan.selected] == [1]
+
+
+MEDICATION = Outcome([], Coverage(False, 0.0, "medication"), [], 0.0)
+
+
+def test_a_fragment_naming_a_treatment_in_place_of_the_medicine_is_answered_without_it():
+    plan, calls = plan_after("can i take ibuprofen for a pinched nerve", MEDICATION,
+                             "and injections?", cands((4, 0.7)),
+                             {"ibuprofen": 5.0, "pinched": 2.0, "nerve": 1.0, "injections": 4.0})
+    assert plan.context_used and plan.coverage.covered
+    assert [c.sentence for c in plan.selected] == [4]
+    searched = calls[-1][0]
+    assert "pinched" in searched and "ibuprofen" not in searched
+
+
+@pytest.mark.parametrize("message", ["and if that doesnt work?", "what else?", "and naproxen?"])
+def test_a_follow_up_that_still_asks_about_the_medicine_is_a_medication_question(message):
+    plan, _ = plan_after("can i take ibuprofen for a pinched nerve", MEDICATION, message,
+                         cands((4, 0.7)), {"ibuprofen": 5.0, "pinched": 2.0, "nerve": 1.0})
+    assert not plan.coverage.covered and plan.coverage.reason == "medication"
+    assert plan.selected == []
+
+
+def test_a_fragment_with_a_subject_of_its_own_leaves_the_last_questions_most_specific_word():
+    answered = cands((1, 0.8))
+    _, calls = plan_after("how should i sit when cycling",
+                          Outcome(answered, COVERED, answered, 0.8),
+                          "and at my desk?", cands((3, 0.7)),
+                          {"sit": 2.0, "cycling": 4.0, "desk": 3.0})
+    searched = calls[-1][0].split()
+    assert "sit" in searched and "cycling" not in searched
+
+
+def test_a_fragment_without_a_subject_of_its_own_carries_every_word():
+    answered = cands((1, 0.8))
+    _, calls = plan_after("how should i sit when cycling",
+                          Outcome(answered, COVERED, answered, 0.8),
+                          "and then?", cands((3, 0.7)), {"sit": 2.0, "cycling": 4.0})
+    searched = calls[-1][0].split()
+    assert "sit" in searched and "cycling" in searched
