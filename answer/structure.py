@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from groundedqa.index.ports import SentenceStore
 
 #: Openers that refer back to the sentence (or list) before: pronouns, "then", contrast and
-#: consequence connectives. Matched at the start of a sentence, after a label if any.
+#: consequence connectives. Matched at the start of a sentence, after a label if any. Additive
+#: openers ("In addition", "Also", "Similarly", "Likewise") are not among them: they add a point
+#: that reads on its own, and bringing the sentence before only quotes something not asked.
 _DEPENDENT = re.compile(
     r"^[\"“(]?(?:it|its|this|that|these|those|they|them|their|then|such|however|but|therefore|"
-    r"thus|hence|otherwise|instead|alternatively|both|also|still|yet|likewise|similarly|"
-    r"conversely|nonetheless|nevertheless|meanwhile|so,|in (?:addition|contrast|this case|that case|"
+    r"thus|hence|otherwise|instead|alternatively|both|still|yet|"
+    r"conversely|nonetheless|nevertheless|meanwhile|so,|in (?:contrast|this case|that case|"
     r"such cases)|as a result|because of this|for (?:this|that|these) reasons?|the (?:latter|former|same)|"
     r"in turn|even so|on the other hand)\b",
     re.IGNORECASE,

@@ -116,8 +116,14 @@ def test_openers_that_point_back_depend_on_the_sentence_before(text):
 
 
 @pytest.mark.parametrize("text", ["It is important to walk every day.", "It’s also important to rest.",
-                                  "Walking keeps the back moving.", "There are many options."])
+                                  "Walking keeps the back moving.", "There are many options.",
+                                  "In addition, steroid injections can reduce swelling.",
+                                  "Also, swimming is gentle on the spine.",
+                                  "Similarly, cycling keeps the hips moving.",
+                                  "Likewise, rest days matter."])
 def test_sentences_that_stand_alone_do_not(text):
+    # An additive opener ("In addition", "Also", "Similarly") adds a point of its own: the
+    # sentence says all it means without the one before, so it does not bring it along.
     assert not depends_on_previous(text)
 
 
