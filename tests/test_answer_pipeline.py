@@ -71,10 +71,10 @@ def test_answer_makes_one_encoder_call_for_the_question_and_its_clauses(seed_ser
         return original(texts, **kwargs)
 
     monkeypatch.setattr(encoder, "encode", counting)
-    seed_service.answer("my back went last week, can I deadlift after back pain?")
+    seed_service.answer("my back went last week, can I deadlift with back pain?")
     assert len(calls) == 1
-    assert calls[0][0] == "my back went last week, can I deadlift after back pain?"
-    assert {"my back went last week", "can I deadlift after back pain"} <= set(calls[0])
+    assert calls[0][0] == "my back went last week, can I deadlift with back pain?"
+    assert {"my back went last week", "can I deadlift with back pain"} <= set(calls[0])
 
 
 def test_no_sentence_repeats_within_an_answer(seed_service):
