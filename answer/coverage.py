@@ -173,7 +173,9 @@ class SubjectCoverage:
     def _evidence_terms(self, evidence: list[Candidate]) -> set[str]:
         texts = [c.text for c in evidence]
         texts += sorted({self.store.doc_titles[c.doc_idx] for c in evidence})
-        return set(self.lexical.terms([" ".join(texts)])[0]) if texts else set()
+        # The analyser cuts each word on its own, so the terms of the texts taken one by one
+        # (each analysed once and cached by the index) are the terms of the texts joined.
+        return set().union(*self.lexical.terms(texts))
 
     def subject_share(self, question: str, evidence: list[Candidate]) -> tuple[float, list[str]]:
         """(idf-weighted share of the question's distinctive words in the evidence, the words

@@ -94,12 +94,15 @@ def question_type(text: str) -> str:
     return "other"
 
 
+def has_answer_shape(qtype: str, text: str) -> bool:
+    """The text has the shape of an answer to `qtype` (never for shapeless types)."""
+    shape = ANSWER_SHAPES.get(qtype)
+    return shape is not None and shape.search(text) is not None
+
+
 def type_fit(qtype: str, texts: Sequence[str]) -> np.ndarray:
     """1.0 for each text with the shape of an answer to `qtype`, else 0.0 (all 0 for shapeless types)."""
-    shape = ANSWER_SHAPES.get(qtype)
-    if shape is None:
-        return np.zeros(len(texts), dtype=np.float32)
-    return np.array([1.0 if shape.search(t) else 0.0 for t in texts], dtype=np.float32)
+    return np.array([1.0 if has_answer_shape(qtype, t) else 0.0 for t in texts], dtype=np.float32)
 
 
 def distinctive_weights(query_terms: Sequence[str], idf: dict[str, float],

@@ -15,15 +15,21 @@ so the item a question names is found by the name its label gives it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from groundedqa.answer.intent import distinctive_weights, question_type, type_fit, weighted_share
+from groundedqa.answer.intent import distinctive_weights, has_answer_shape, question_type, weighted_share
 from groundedqa.answer.structure import StructureReader
 from groundedqa.answer.types import AnswerTuning, Candidate, Query
 from groundedqa.index.ports import DenseIndex, LexicalIndex, PassageHit, SentenceStore
+from groundedqa.index.records import SentenceRecord
+
+#: Sentence readings kept per locator (one build): beyond this many the cache starts afresh.
+READINGS_CACHE_SIZE = 50_000
+
 
 class Locator(Protocol):
     """Candidate sentences, best first."""
@@ -40,6 +46,24 @@ class _Section:
     retrieved: float = float("-inf")  # the best retrieval score of a passage in it
 
 
+@dataclass
+class _Reading:
+    """How a stored sentence is read in its section, the same for every question: its text with
+    its list label, that text's terms, the row it leans on (-1: none), and whether it has each
+    question type's answer shape (filled as types are asked)."""
+
+    section: range
+    text: str
+    terms: frozenset[str]
+    leans: int
+    shapes: dict[str, bool] = field(default_factory=dict)
+
+    def fits(self, qtype: str) -> bool:
+        if qtype not in self.shapes:
+            self.shapes[qtype] = has_answer_shape(qtype, self.text)
+        return self.shapes[qtype]
+
+
 class SectionLocator:
     """Scores the quotable sentences of the retrieved passages' sections (see the module doc)."""
 
@@ -50,6 +74,10 @@ class SectionLocator:
         self.lexical = lexical
         self.tuning = tuning
         self.structure = structure or StructureReader(store)
+        # A build never changes, so each sentence is read (labelled, analysed) once, not once
+        # per question that retrieves it.
+        self._readings: dict[int, _Reading] = {}
+        self._lock = threading.Lock()
 
     def locate(self, query: Query, hits: list[PassageHit]) -> list[Candidate]:
         if not hits:
@@ -64,9 +92,8 @@ class SectionLocator:
         if not rows:
             return []
         records = self.store.sentences(rows)
-        texts = [self._with_label(rec.doc_idx, rec.idx, rec.text) for rec in records]
-        leans = [self._leans_on(rec.doc_idx, rec.idx, sections[s].rows) for rec, s in zip(records, section_of)]
-        scores = self._score(query, rows, texts, [sections[s].cosine for s in section_of], leans)
+        readings = self._read(records, [sections[s].rows for s in section_of])
+        scores = self._score(query, rows, readings, [sections[s].cosine for s in section_of])
         order = np.argsort(-scores, kind="stable")
         top = max(h.score for h in hits)
         return [Candidate(rows[i], records[i].doc_idx, float(scores[i]), records[i].text, section_of[i],
@@ -86,6 +113,22 @@ class SectionLocator:
             section.retrieved = max(section.retrieved, hit.score)
         return out
 
+    def _read(self, records: list[SentenceRecord], sections: list[range]) -> list[_Reading]:
+        """Each record's reading in its section, from the cache when it was read before."""
+        found = [self._readings.get(rec.idx) for rec in records]
+        missing = [i for i, (reading, section) in enumerate(zip(found, sections))
+                   if reading is None or reading.section != section]
+        if missing:
+            texts = [self._with_label(records[i].doc_idx, records[i].idx, records[i].text) for i in missing]
+            for i, text, terms in zip(missing, texts, self.lexical.terms(texts)):
+                found[i] = _Reading(sections[i], text, frozenset(terms),
+                                    self._leans_on(records[i].doc_idx, records[i].idx, sections[i]))
+            with self._lock:
+                if len(self._readings) + len(missing) > READINGS_CACHE_SIZE:
+                    self._readings.clear()
+                self._readings.update((records[i].idx, found[i]) for i in missing)
+        return found  # type: ignore[return-value]
+
     def _with_label(self, doc_idx: int, row: int, text: str) -> str:
         layout = self.structure.layout(doc_idx)
         label = layout.label(row)
@@ -101,9 +144,10 @@ class SectionLocator:
         before = [r for r in layout.antecedents(row, section) if layout.kind(r) == "sentence"]
         return before[-1] if before else -1
 
-    def _score(self, query: Query, rows: list[int], texts: list[str], context: list[float],
-               leans: list[int]) -> np.ndarray:
+    def _score(self, query: Query, rows: list[int], readings: list[_Reading],
+               context: list[float]) -> np.ndarray:
         t = self.tuning
+        leans = [r.leans for r in readings]
         vectors = self.store.sentence_vectors(rows)
         own = vectors @ query.vector
         # A list item or a dependent sentence is also read together with what it leans on
@@ -114,12 +158,13 @@ class SectionLocator:
             pair = vectors[has] + self.store.sentence_vectors([r for r in leans if r >= 0])
             pair /= np.maximum(np.linalg.norm(pair, axis=1, keepdims=True), 1e-6)
             own[has] = np.maximum(own[has], pair @ query.vector)
-        terms = [set(ts) for ts in self.lexical.terms(texts)]
+        terms = [r.terms for r in readings]
         question_terms = self.lexical.terms([query.search_text])[0]
         idf = self.lexical.idf(sorted(set(question_terms)))
         lexical = weighted_share({q: idf.get(q, 0.0) for q in question_terms}, terms)
         specific = weighted_share(distinctive_weights(question_terms, idf, terms), terms)
-        fit = type_fit(question_type(query.text), texts)
+        qtype = question_type(query.text)
+        fit = np.array([1.0 if r.fits(qtype) else 0.0 for r in readings], dtype=np.float32)
         return (t.sentence_weight * own + t.context_weight * np.asarray(context, dtype=np.float32)
                 + t.lexical_weight * lexical + t.specific_weight * specific + t.type_weight * fit
                 - t.echo_weight * self._title_echo(rows, vectors))

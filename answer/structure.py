@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from groundedqa.index.ports import SentenceStore
 
@@ -57,13 +58,23 @@ def is_lead_in(text: str) -> bool:
 
 @dataclass(frozen=True)
 class DocLayout:
-    """One document's sentence rows with their kinds, blocks, block kinds and text."""
+    """One document's sentence rows with their kinds, blocks, block kinds and text.
+
+    Immutable, so what a row's relations are (its block, label, lead-in, antecedents) is worked
+    out once per layout and reused by every answer that quotes from the document.
+    """
 
     first: int  # row of the document's first span
     kinds: tuple[str, ...]
     blocks: tuple[int, ...]
     block_kinds: tuple[str, ...]
     texts: tuple[str, ...]
+    # Per-row answers already worked out (filled on first use; shared between threads: a race
+    # only computes the same value twice).
+    _lead_ins: dict[int, int | None] = field(default_factory=dict, init=False, repr=False,
+                                             compare=False, hash=False)
+    _antecedents: dict[tuple[int, int, int], tuple[int, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @property
     def stop(self) -> int:
@@ -78,21 +89,34 @@ class DocLayout:
     def block(self, row: int) -> int:
         return self.blocks[row - self.first]
 
+    @cached_property
+    def _block_bounds(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Per row (from `first`): the first and last row of its block (blocks are contiguous
+        runs of one block number)."""
+        n = len(self.blocks)
+        lo, hi = [0] * n, [0] * n
+        start = 0
+        for i in range(1, n + 1):
+            if i == n or self.blocks[i] != self.blocks[start]:
+                for j in range(start, i):
+                    lo[j], hi[j] = self.first + start, self.first + i - 1
+                start = i
+        return tuple(lo), tuple(hi)
+
+    def block_start(self, row: int) -> int:
+        """The first row of the block holding `row`."""
+        return self._block_bounds[0][row - self.first]
+
     def block_rows(self, row: int) -> list[int]:
         """Every row of the block holding `row`, in order (blocks are contiguous)."""
-        block = self.block(row)
-        lo = row
-        while lo > self.first and self.block(lo - 1) == block:
-            lo -= 1
-        hi = row
-        while hi + 1 < self.stop and self.block(hi + 1) == block:
-            hi += 1
-        return list(range(lo, hi + 1))
+        lo, hi = self._block_bounds
+        i = row - self.first
+        return list(range(lo[i], hi[i] + 1))
 
     def label(self, row: int) -> int | None:
         """The label span ("Hamstrings:") that opens the block holding `row`, if there is one."""
-        rows = self.block_rows(row)
-        return rows[0] if self.kind(rows[0]) == "label" else None
+        start = self.block_start(row)
+        return start if self.kind(start) == "label" else None
 
     def is_item(self, row: int) -> bool:
         """In a list item: a block marked as one, or a labelled block ("Walking: Walking is ...")."""
@@ -102,11 +126,16 @@ class DocLayout:
 
     def lead_in(self, row: int) -> int | None:
         """For a list item, the sentence ending in a colon right before its list, if any."""
+        if row not in self._lead_ins:
+            self._lead_ins[row] = self._find_lead_in(row)
+        return self._lead_ins[row]
+
+    def _find_lead_in(self, row: int) -> int | None:
         if not self.is_item(row):
             return None
-        r = self.block_rows(row)[0] - 1
+        r = self.block_start(row) - 1
         while r >= self.first and self.kind(r) != "heading" and self.is_item(r):
-            r = self.block_rows(r)[0] - 1
+            r = self.block_start(r) - 1
         if r >= self.first and self.kind(r) == "sentence" and is_lead_in(self.text(r)):
             return r
         return None
@@ -126,12 +155,18 @@ class DocLayout:
         paragraph right after a list, that list with its lead-in ("Then dead-hangs should be
         deferred ..." after "If you have:" and its items). Followed while the antecedent itself
         points back; never beyond the section, never past a list item's own block."""
+        key = (row, section.start, section.stop)
+        if key not in self._antecedents:
+            self._antecedents[key] = tuple(self._find_antecedents(row, section))
+        return list(self._antecedents[key])
+
+    def _find_antecedents(self, row: int, section: range) -> list[int]:
         out: list[int] = []
         current = row
         for _ in range(MAX_ANTECEDENTS):
             if not depends_on_previous(self.text(current)):
                 break
-            opens_block = self.block_rows(current)[0] == current
+            opens_block = self.block_start(current) == current
             prev = current - 1
             if prev < section.start or self.kind(prev) == "heading":
                 break
