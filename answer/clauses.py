@@ -295,6 +295,17 @@ def _onset_split(clause: str) -> list[str]:
 
 def analyse(text: str) -> list[Clause]:
     """Every clause of `text`, marked denied or supposed where it is."""
+    # The reader, triage and retrieval all read the same message, and every turn of a
+    # conversation sends the earlier messages again: each text is analysed once.
+    return list(_analysed(text))
+
+
+@lru_cache(maxsize=4096)
+def _analysed(text: str) -> tuple[Clause, ...]:
+    return tuple(_analyse(text))
+
+
+def _analyse(text: str) -> list[Clause]:
     sentences = _sentences(text)
     asked_self = _self_posed(sentences)
     clauses: list[Clause] = []

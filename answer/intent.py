@@ -8,6 +8,7 @@ avoid ...), never strings of particular articles.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -111,11 +112,13 @@ def distinctive_weights(query_terms: Sequence[str], idf: dict[str, float],
     that lack it. Topic words every candidate shares ("nerve") fall toward 0; what the question
     singles out ("planks", "swimming", "how long") keeps its weight."""
     n = len(pool_terms)
-    weights = {}
-    for term in dict.fromkeys(query_terms):
-        df = sum(term in terms for terms in pool_terms)
-        weights[term] = idf.get(term, 0.0) * (1.0 - df / n if n else 1.0)
-    return weights
+    wanted = dict.fromkeys(query_terms)
+    # Document frequencies from one set intersection per sentence, not one scan per term.
+    keys = frozenset(wanted)
+    df: Counter[str] = Counter()
+    for terms in pool_terms:
+        df.update(keys.intersection(terms))
+    return {term: idf.get(term, 0.0) * (1.0 - df[term] / n if n else 1.0) for term in wanted}
 
 
 def weighted_share(weights: dict[str, float], pool_terms: Sequence[set[str]]) -> np.ndarray:
@@ -123,5 +126,11 @@ def weighted_share(weights: dict[str, float], pool_terms: Sequence[set[str]]) ->
     total = sum(weights.values())
     if total <= 0:
         return np.zeros(len(pool_terms), dtype=np.float32)
-    return np.array([sum(w for t, w in weights.items() if t in terms) / total for terms in pool_terms],
-                    dtype=np.float32)
+    keys = frozenset(weights)
+    items = list(weights.items())
+    shares = []
+    for terms in pool_terms:
+        held = keys.intersection(terms)
+        # Summed in the weights' order, as always: the same floats to the last bit.
+        shares.append(sum(w for t, w in items if t in held) / total if held else 0.0)
+    return np.array(shares, dtype=np.float32)

@@ -176,7 +176,9 @@ class SectionLocator:
         titles = self.store.title_vectors()
         if titles is None:
             return np.zeros(len(rows), dtype=np.float32)
-        title = np.asarray(titles[self.store.sentence_docs(rows)], dtype=np.float32)
+        # The candidates come from a handful of articles: each title is read and normalised once.
+        docs, of_row = np.unique(self.store.sentence_docs(rows), return_inverse=True)
+        title = np.asarray(titles[docs], dtype=np.float32)
         title /= np.maximum(np.linalg.norm(title, axis=1, keepdims=True), 1e-6)
-        return np.einsum("ij,ij->i", vectors, title)
+        return np.einsum("ij,ij->i", vectors, title[of_row.reshape(-1)])
 
