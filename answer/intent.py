@@ -8,7 +8,6 @@ avoid ...), never strings of particular articles.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -107,30 +106,41 @@ def type_fit(qtype: str, texts: Sequence[str]) -> np.ndarray:
 
 
 def distinctive_weights(query_terms: Sequence[str], idf: dict[str, float],
-                        pool_terms: Sequence[set[str]]) -> dict[str, float]:
+                        pool_terms: Sequence[set[str] | frozenset[str]],
+                        held: np.ndarray | None = None) -> dict[str, float]:
     """Each question term's weight: its idf in the index, times the share of candidate sentences
     that lack it. Topic words every candidate shares ("nerve") fall toward 0; what the question
-    singles out ("planks", "swimming", "how long") keeps its weight."""
+    singles out ("planks", "swimming", "how long") keeps its weight. `held`: the pool's
+    `term_incidence` for the distinct query terms, when the caller has it already."""
     n = len(pool_terms)
-    wanted = dict.fromkeys(query_terms)
-    # Document frequencies from one set intersection per sentence, not one scan per term.
-    keys = frozenset(wanted)
-    df: Counter[str] = Counter()
-    for terms in pool_terms:
-        df.update(keys.intersection(terms))
-    return {term: idf.get(term, 0.0) * (1.0 - df[term] / n if n else 1.0) for term in wanted}
+    wanted = list(dict.fromkeys(query_terms))
+    df = (term_incidence(wanted, pool_terms) if held is None else held).sum(axis=0)
+    return {term: idf.get(term, 0.0) * (1.0 - int(d) / n if n else 1.0) for term, d in zip(wanted, df)}
 
 
-def weighted_share(weights: dict[str, float], pool_terms: Sequence[set[str]]) -> np.ndarray:
-    """Per text: the share of the total weight its terms hold (0..1)."""
+def weighted_share(weights: dict[str, float], pool_terms: Sequence[set[str] | frozenset[str]],
+                   held: np.ndarray | None = None) -> np.ndarray:
+    """Per text: the share of the total weight its terms hold (0..1); `held`: the pool's
+    `term_incidence` for the weights' terms in their order, when the caller has it already."""
     total = sum(weights.values())
     if total <= 0:
         return np.zeros(len(pool_terms), dtype=np.float32)
-    keys = frozenset(weights)
-    items = list(weights.items())
-    shares = []
-    for terms in pool_terms:
-        held = keys.intersection(terms)
-        # Summed in the weights' order, as always: the same floats to the last bit.
-        shares.append(sum(w for t, w in items if t in held) / total if held else 0.0)
-    return np.array(shares, dtype=np.float32)
+    if held is None:
+        held = term_incidence(list(weights), pool_terms)
+    # Added term by term in the weights' order, in float64: the sums a loop over the weights gives.
+    acc = np.zeros(len(pool_terms), dtype=np.float64)
+    for j, w in enumerate(weights.values()):
+        acc += np.where(held[:, j], w, 0.0)
+    return (acc / total).astype(np.float32)
+
+
+def term_incidence(terms: list[str], pool_terms: Sequence[set[str] | frozenset[str]]) -> np.ndarray:
+    """(len(pool_terms), len(terms)) bool: which text holds which term (one set intersection per
+    text, not one scan of the pool per term)."""
+    column = {t: j for j, t in enumerate(terms)}
+    keys = frozenset(column)
+    out = np.zeros((len(pool_terms), len(terms)), dtype=bool)
+    for i, text_terms in enumerate(pool_terms):
+        for t in keys.intersection(text_terms):
+            out[i, column[t]] = True
+    return out

@@ -21,7 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
-from groundedqa.answer.intent import distinctive_weights, has_answer_shape, question_type, weighted_share
+from groundedqa.answer.intent import (distinctive_weights, has_answer_shape, question_type, term_incidence,
+                                      weighted_share)
 from groundedqa.answer.structure import StructureReader
 from groundedqa.answer.types import AnswerTuning, Candidate, Query
 from groundedqa.index.ports import DenseIndex, LexicalIndex, PassageHit, SentenceStore
@@ -77,6 +78,7 @@ class SectionLocator:
         # A build never changes, so each sentence is read (labelled, analysed) once, not once
         # per question that retrieves it.
         self._readings: dict[int, _Reading] = {}
+        self._sections_rows: dict[range, tuple[int, ...]] = {}
         self._lock = threading.Lock()
 
     def locate(self, query: Query, hits: list[PassageHit]) -> list[Candidate]:
@@ -85,10 +87,9 @@ class SectionLocator:
         sections = self._sections(query, hits)
         rows, section_of = [], []
         for start, section in sections.items():
-            for row, kind in zip(section.rows, self.store.sentence_kinds(section.rows)):
-                if kind == "sentence":
-                    rows.append(row)
-                    section_of.append(start)
+            quotable = self._quotable(section.rows)
+            rows += quotable
+            section_of += [start] * len(quotable)
         if not rows:
             return []
         records = self.store.sentences(rows)
@@ -112,6 +113,18 @@ class SectionLocator:
             section.cosine = max(section.cosine, float(sim))
             section.retrieved = max(section.retrieved, hit.score)
         return out
+
+    def _quotable(self, section: range) -> tuple[int, ...]:
+        """The section's rows that are sentences (not headings or labels), worked out once."""
+        rows = self._sections_rows.get(section)
+        if rows is None:
+            rows = tuple(row for row, kind in zip(section, self.store.sentence_kinds(section))
+                         if kind == "sentence")
+            with self._lock:
+                if len(self._sections_rows) >= READINGS_CACHE_SIZE:
+                    self._sections_rows.clear()
+                self._sections_rows[section] = rows
+        return rows
 
     def _read(self, records: list[SentenceRecord], sections: list[range]) -> list[_Reading]:
         """Each record's reading in its section, from the cache when it was read before."""
@@ -161,8 +174,10 @@ class SectionLocator:
         terms = [r.terms for r in readings]
         question_terms = self.lexical.terms([query.search_text])[0]
         idf = self.lexical.idf(sorted(set(question_terms)))
-        lexical = weighted_share({q: idf.get(q, 0.0) for q in question_terms}, terms)
-        specific = weighted_share(distinctive_weights(question_terms, idf, terms), terms)
+        # Which sentence holds which question term, worked out once for both shares.
+        held = term_incidence(list(dict.fromkeys(question_terms)), terms)
+        lexical = weighted_share({q: idf.get(q, 0.0) for q in question_terms}, terms, held)
+        specific = weighted_share(distinctive_weights(question_terms, idf, terms, held), terms, held)
         qtype = question_type(query.text)
         fit = np.array([1.0 if r.fits(qtype) else 0.0 for r in readings], dtype=np.float32)
         return (t.sentence_weight * own + t.context_weight * np.asarray(context, dtype=np.float32)

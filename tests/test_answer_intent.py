@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from groundedqa.answer.intent import distinctive_weights, question_type, type_fit, weighted_share
+from groundedqa.answer.intent import (distinctive_weights, question_type, term_incidence, type_fit,
+                                      weighted_share)
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -56,3 +57,21 @@ def test_the_sentence_naming_the_specific_ask_holds_its_weight():
     pool = [{"nerv", "plank"}, {"nerv", "walk"}]
     share = weighted_share(distinctive_weights(["nerv", "plank"], {"nerv": 2.0, "plank": 1.0}, pool), pool)
     assert share.tolist() == [1.0, 0.0]
+
+
+def test_term_incidence_marks_which_text_holds_which_term():
+    pool = [frozenset({"nerv", "plank"}), frozenset({"walk"}), frozenset()]
+    held = term_incidence(["plank", "nerv", "walk"], pool)
+    assert held.tolist() == [[True, True, False], [False, False, True], [False, False, False]]
+
+
+def test_shares_from_a_given_incidence_equal_the_computed_ones():
+    pool = [{"nerv", "plank"}, {"nerv", "walk"}, {"swim"}]
+    terms = ["nerv", "plank", "swim"]
+    idf = {"nerv": 0.3, "plank": 1.7, "swim": 1.1}
+    held = term_incidence(terms, pool)
+    weights = distinctive_weights(terms, idf, pool, held)
+    assert weights == distinctive_weights(terms, idf, pool)
+    assert weighted_share(weights, pool, held).tolist() == weighted_share(weights, pool).tolist()
+    assert weighted_share(idf, pool).tolist() == [
+        pytest.approx((0.3 + 1.7) / 3.1), pytest.approx(0.3 / 3.1), pytest.approx(1.1 / 3.1)]
