@@ -69,13 +69,16 @@ def admin_headers() -> dict[str, str]:
     return {"X-Admin-Key": ADMIN_KEY}
 
 
-def wait_until_built(client: Any, timeout: float = 60.0) -> dict[str, Any]:
-    """Poll the admin status until nothing is queued or building and the published build serves."""
+def wait_until_built(client: Any, timeout: float = 60.0, serving: str | None = None) -> dict[str, Any]:
+    """Poll the admin status until nothing is queued or building and the published build serves
+    (and, with `serving`, until that document is served: the status alone can read as settled in
+    the moment a just-queued build is claimed)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = client.get("/v1/admin/status", headers=admin_headers()).json()
         if not status["pending"] and status["building"] is None \
-                and status["live"] == status["published"]:
+                and status["live"] == status["published"] \
+                and (serving is None or client.get(f"/v1/documents/{serving}").status_code == 200):
             return status
         time.sleep(0.05)
     raise AssertionError(f"the admin build did not finish: {status}")

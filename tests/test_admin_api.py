@@ -78,7 +78,7 @@ def test_upload_is_built_listed_and_cited(client):
     body = response.json()
     assert body["doc_id"] == "ankle" and len(body["version"]) == 64
     assert body["build"]["status"] == "pending"
-    status = wait_until_built(client)
+    status = wait_until_built(client, serving="ankle")
     assert status["last_error"] is None
     docs = {d["doc_id"]: d for d in client.get("/v1/admin/documents", headers=admin_headers()).json()}
     assert docs["ankle"]["live"] and docs["ankle"]["version"] == body["version"]
@@ -149,7 +149,7 @@ def test_unknown_version_is_404_json(client):
 
 def test_delete_removes_document_from_answers_and_corpus(client, clinic):
     put(client, "ankle", ANKLE)
-    wait_until_built(client)
+    wait_until_built(client, serving="ankle")
     before = client.post("/v1/answer", json={"question": ANKLE_QUESTION}).json()
     cite = next(c for c in before["citations"] if c["doc_id"] == "ankle")
     response = client.delete("/v1/admin/documents/ankle", headers=admin_headers())
