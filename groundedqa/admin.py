@@ -215,16 +215,21 @@ class ClinicAdmin:
         """`{live, building, pending, last_error}` (+ the published build, which a server
         serves within moments)."""
         changes = self.state.changes
+        # Read in the order a change moves (pending -> building -> published): read the other
+        # way, a change claimed between two reads was in neither list and the status read as
+        # settled while the build had just begun.
+        pending = changes.pending()
         building = changes.building()
+        published = current_build_id(self.settings.index)
         failed = changes.last_error()
         return {
             "live": serving,
-            "published": current_build_id(self.settings.index),
+            "published": published,
             "building": ({"changes": [c.to_dict() for c in building],
                           "since": min(c.started_at for c in building).isoformat(timespec="seconds"),
                           "by": building[0].owner}
                          if building else None),
-            "pending": [c.to_dict() for c in changes.pending()],
+            "pending": [c.to_dict() for c in pending],
             "last_error": failed.error if failed else None,
         }
 
