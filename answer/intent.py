@@ -100,11 +100,6 @@ def has_answer_shape(qtype: str, text: str) -> bool:
     return shape is not None and shape.search(text) is not None
 
 
-def type_fit(qtype: str, texts: Sequence[str]) -> np.ndarray:
-    """1.0 for each text with the shape of an answer to `qtype`, else 0.0 (all 0 for shapeless types)."""
-    return np.array([1.0 if has_answer_shape(qtype, t) else 0.0 for t in texts], dtype=np.float32)
-
-
 def distinctive_weights(query_terms: Sequence[str], idf: dict[str, float],
                         pool_terms: Sequence[set[str] | frozenset[str]],
                         held: np.ndarray | None = None) -> dict[str, float]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from groundedqa.answer.intent import (distinctive_weights, question_type, term_incidence, type_fit,
-                                      weighted_share)
+from groundedqa.answer.intent import (distinctive_weights, has_answer_shape, question_type,
+                                      term_incidence, weighted_share)
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -32,19 +32,19 @@ def test_question_types_by_general_patterns(question, expected):
 
 
 def test_answer_shape_for_how_long_is_a_duration():
-    fit = type_fit("how_long", ["Hold for 20-30 seconds.", "Keep your back straight.",
-                                "Rest for two weeks before running."])
-    assert fit.tolist() == [1.0, 0.0, 1.0]
+    fit = [has_answer_shape("how_long", t) for t in [
+        "Hold for 20-30 seconds.", "Keep your back straight.", "Rest for two weeks before running."]]
+    assert fit == [True, False, True]
 
 
 def test_answer_shape_for_what_to_avoid_names_avoidance():
-    fit = type_fit("what_to_avoid", ["Steer clear of heavy lifting.", "Walking is great exercise.",
-                                     "Sit-ups are not recommended."])
-    assert fit.tolist() == [1.0, 0.0, 1.0]
+    fit = [has_answer_shape("what_to_avoid", t) for t in [
+        "Steer clear of heavy lifting.", "Walking is great exercise.", "Sit-ups are not recommended."]]
+    assert fit == [True, False, True]
 
 
 def test_types_without_a_shape_add_nothing():
-    assert type_fit("yes_no", ["Yes, you can.", "No."]).tolist() == [0.0, 0.0]
+    assert [has_answer_shape("yes_no", t) for t in ["Yes, you can.", "No."]] == [False, False]
 
 
 def test_topic_words_every_candidate_shares_weigh_nothing():
