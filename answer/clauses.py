@@ -94,6 +94,9 @@ SELF_POSED_WORDS = 2
 #: How many words a negation reaches forward (NegEx uses five or six).
 NEGATION_REACH = 6
 
+# Words saying something differs from normal: negated, they deny ("nothing unusual"), and after
+# a negated function they make it a normal one ("not peeing any differently").
+_DIFFERENT = frozenset("different differently unusual unusually weird strange odd abnormal abnormally".split())
 # Lemmas whose negation denies a symptom ...
 ABNORMALITY = frozenset("""
 numb numbness tingle tingling tingly pins needles weak weakness weaker weaken problem problems issue
@@ -105,10 +108,7 @@ spread spreading worse worsening progress progressing burning buzzing dead heavi
 wrong anaesthesia anesthesia paraesthesia paresthesia groin crotch genital genitals saddle perineum
 perineal bladder bowel bowels bum buttock buttocks privates bottom incontinent foot-drop
 lose lost losing
-different differently unusual weird strange odd abnormal
-""".split())
-# "not peeing any differently": a function negated only in how it differs is a normal one.
-_DIFFERENT = frozenset("different differently unusual unusually weird strange odd abnormal abnormally".split())
+""".split()) | _DIFFERENT
 # ... and lemmas whose negation describes one.
 FUNCTION = frozenset("""
 feel sense sensation feeling control hold lift raise move walk stand grip pass go pee wee urinate
