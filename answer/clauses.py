@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 import simplemma
@@ -181,6 +182,40 @@ _LONG_AGO = re.compile(
     r"(?:young|younger|little|a kid|a child|a teenager|pregnant)|in the past|used to)\b",
     re.IGNORECASE,
 )
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+# "it's been fine ever since", "that's long gone", "antibiotics sorted it": the story before it, in
+# the same sentence, is over. A verdict on the patient's present ("fine now") or since the
+# episode, never one that is past ("it was fine yesterday" tells when a symptom began) or that
+# holds only in some position ("fine when I lie down" describes an intermittent symptom).
+_OVER = re.compile(
+    r"(?:^|\b(?:and|but|so)\s+)(?:(?:it|that|this|all|everything|which)(?:'s|s| is| has)?\s+)?"
+    r"(?:(?:has|have|'s|is)\s+)?(?:been\s+)?(?:all\s+|totally\s+|completely\s+|perfectly\s+|absolutely\s+)?"
+    r"(?:(?:fine|perfect|normal|ok|okay|good|great|clear)\s+(?:(?:ever\s+)?since|by (?:the )?(?:morning|next day))"
+    r"|(?:long\s+)?gone(?:\s+(?:now|since|ages ago))?\s*$|back to normal|wears? off|wore off|"
+    r"(?:has|have)n'?t (?:happened|come back|returned) since|never (?:happened|came back|returned) "
+    r"(?:again|since)|"
+    r"(?:\w+\s+){0,2}(?:sorted|fixed|cleared) (?:it|that|them)(?: up)?\s*$)",
+    re.IGNORECASE)
+# "it's never changed", "always have", "had it for decades": the story before it, in the same
+# sentence, is long-standing and unchanged: context for what is new, not itself new.
+_LONG_STANDING = re.compile(
+    r"^(?:(?:and|but|so)\s+)?(?:(?:it|that|this|they)(?:'s|s| is| has| have)?\s+)?"
+    r"(?:(?:never|not|hasn'?t|haven'?t|has not)\s+(?:really\s+)?changed|not new|nothing new|no different|"
+    r"(?:exactly\s+)?the same(?: as (?:ever|always))?\s*$|always (?:have|has|had|been)(?: done| been)?\s*$|"
+    r"(?:i'?ve\s+|i have\s+)?(?:had|done|been like)\s+(?:it|that|this)\s+for\s+(?:about\s+|over\s+)?"
+    r"(?:years|decades|ages|\d+\s+years|\w+\s+years)|for (?:decades|years and years)|all my life|"
+    r"(?:been\s+)?(?:steady|stable)(?:\s+for\b.*)?$|not getting (?:any )?worse)",
+    re.IGNORECASE)
+# An outcome that closes a story told before it: "... and it turned out to be a UTI".
+_OUTCOME = re.compile(r"\b(?:turned out|ended up (?:having|needing|getting) (?:an? |the )?(?:op|operation|surgery))\b",
+                      re.IGNORECASE)
+# Reading or hearsay: "I've read that both legs is a red flag", "the list says ...".
+_REPORTED = re.compile(
+    r"\b(?:i'?ve read|i have read|i read|i saw online|(?:it|the \w+|that \w+) says|according to)\b",
+    re.IGNORECASE)
+# A question about somebody in general: "should someone with leg weakness avoid hangs?"
+_GENERIC_PERSON = re.compile(r"\b(?:someone|somebody|anyone|anybody|people|a person|patients)\b",
+                             re.IGNORECASE)
 # "only my left leg", "one-sided": says where symptoms are NOT as much as where they are.
 _ONE_SIDED = re.compile(
     r"\b(?:only|just|solely)\s+(?:been\s+|ever\s+)?(?:in\s+|on\s+|down\s+)?(?:my\s+|the\s+)?"
@@ -331,13 +366,36 @@ def _analyse(text: str) -> list[Clause]:
         supposed = "" if denied else _supposed(part)
         if supposed:
             supposing = sentence
+        elif not denied and (reported := _REPORTED.search(part)):
+            supposed = part[reported.start():]  # hearsay supposes only what it reports
         context = _long_past(part) or _one_sided(part) or sentence in asked_self
         clauses.append(Clause(part, sentence, denied, context, supposed))
+    clauses = _closed_stories(clauses)
     # Read whole, told in pieces: what a clause denies, puts in the past or supposes holds for
     # both its symptom and its onset.
     return [Clause(piece, c.sentence, c.denied, c.past, c.supposed, onset=i > 0)
             for c in clauses
             for i, piece in enumerate(_onset_split(c.text) if not c.supposed else [c.text])]
+
+
+def _closed_stories(clauses: list[Clause]) -> list[Clause]:
+    """A clause that closes the story told before it in its sentence reaches back over that
+    story: "it's been fine ever since" denies it, "it's never changed" / "it turned out to be a
+    UTI" make it context (long-standing or explained: counted only next to something new)."""
+    out = list(clauses)
+    for i, c in enumerate(clauses):
+        low = normalise_apostrophes(c.text).strip()
+        over = bool(_OVER.search(low))
+        if not (over or _LONG_STANDING.search(low) or _OUTCOME.search(low)):
+            continue
+        # The verdict itself tells only the story's end: not something the patient has now.
+        out[i] = Clause(c.text, c.sentence, c.denied or over, True, c.supposed)
+        for j in range(i - 1, -1, -1):
+            p = out[j]
+            if p.sentence != c.sentence:
+                break
+            out[j] = Clause(p.text, p.sentence, p.denied or over, p.past or not over, p.supposed)
+    return out
 
 
 def _sentences(text: str) -> list[str]:
@@ -468,9 +526,24 @@ def _resolved(clause: str) -> bool:
     return not any(_NEGATION.fullmatch(w) or _INABILITY.fullmatch(w) for w in before)
 
 
+def _general_question(clause: str) -> bool:
+    """A question about symptoms in general, not the patient's own: what they mean, what a
+    condition can cause, what somebody should do ("does 'bilateral' mean both legs?")."""
+    if _FIRST_PERSON.search(normalise_apostrophes(clause)):
+        return False
+    return bool(_OPEN_QUESTION.match(clause) or _CAUSAL_QUESTION.match(clause)
+                or (_QUESTION_START.match(clause) and _GENERIC_PERSON.search(clause)))
+
+
 def _long_past(clause: str) -> bool:
-    match = _LONG_AGO.search(clause)
+    match = _LONG_AGO.search(clause) or _past_year(clause)
     return bool(match) and not _SINCE.search(clause[: match.start()])
+
+
+def _past_year(clause: str) -> re.Match[str] | None:
+    """"back in 2016", "my op in 2021": a calendar year before this one."""
+    this_year = date.today().year
+    return next((m for m in _YEAR.finditer(clause) if int(m.group(1)) < this_year), None)
 
 
 def _one_sided(clause: str) -> bool:
@@ -479,12 +552,11 @@ def _one_sided(clause: str) -> bool:
 
 def _supposed(clause: str) -> str:
     """The tail of the clause that only supposes a symptom ("" when nothing is supposed)."""
+    if _general_question(clause):
+        return clause
     always = _SUPPOSED_ALWAYS.search(clause)
     if always:
         return clause[always.start():]
-    if ((_OPEN_QUESTION.match(clause) or _CAUSAL_QUESTION.match(clause))
-            and not _FIRST_PERSON.search(normalise_apostrophes(clause))):
-        return clause
     for cond in _IF.finditer(clause):
         tail = clause[cond.start():]
         if _INCHOATIVE.search(tail):

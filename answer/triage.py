@@ -170,8 +170,10 @@ def _both_sides(clauses: list[tuple[int, tuple[str, np.ndarray, bool]]]) -> list
     for n, a, va in left:
         for m, b, vb in right:
             text = a if a == b else f"{a}, {b}"
-            if not _NERVE.search(text):
-                continue  # "my left hamstring is tighter than my right" tells no nerve symptom
+            if not _NERVE.search(text) or (a == b and _COMPARED.search(a)):
+                # "my left hamstring is tighter than my right" tells no nerve symptom; "my left
+                # leg is weaker than my right" compares the sides, it does not put it in both
+                continue
             out.append((_SIDES.sub("both", text), va if a == b else _mean(va, vb), n == m == 0))
     return out[:MAX_CLAUSES]
 
@@ -182,6 +184,7 @@ _LOWER_LIMB = re.compile(r"\b(?:legs?|calf|calves|foot|feet|thighs?|shins?|knees
 #: What a nerve does when it is pinched, in patients' words (a tight or sprained leg is not it).
 _NERVE = re.compile(r"numb|tingl|pins and needles|burn|shoot|sciatic|nerve|electric|zing|buzz|"
                     r"weak|dead|heavy|giv(?:e|es|ing) way|buckl|radiat|shock", re.I)
+_COMPARED = re.compile(r"\bthan\b", re.I)
 _LEFT = re.compile(r"\bleft\b", re.I)
 _RIGHT = re.compile(r"\bright\b", re.I)
 _SIDES = re.compile(r"\b(?:left|right)\b", re.I)

@@ -198,6 +198,7 @@ def test_sides_told_across_messages_combine_into_both(config):
 @pytest.mark.parametrize("text", [
     "my left hamstring is tighter than my right, which stretch first?",
     "only my left leg is numb, the right one is completely fine",
+    "my left calf is weaker than my right, can I do calf raises?",
 ])
 def test_sides_without_a_nerve_symptom_on_both_are_not_combined(config, text):
     scorer = ScriptedScorer("both")
@@ -306,3 +307,46 @@ def test_a_plain_ability_denies_but_a_qualified_one_does_not():
 ])
 def test_a_persisting_or_impaired_symptom_is_not_read_as_resolved_or_normal(text):
     assert any(c.described and not c.denied for c in analyse(text))
+
+
+def test_a_verdict_that_closes_the_story_denies_the_sentence_before_it():
+    text = "I couldn't wee after my knee op, had a catheter, all fine ever since. Can I swim?"
+    assert described(text) == ["Can I swim"]
+
+
+@pytest.mark.parametrize("text, symptom", [
+    ("my legs went numb this morning, it was fine yesterday", "my legs went numb this morning"),
+    ("I wet the bed last night, that has never happened before", "I wet the bed last night"),
+    ("both feet tingle when I sit, it's fine when I stand", "both feet tingle when I sit"),
+])
+def test_a_verdict_on_before_or_on_one_position_closes_nothing(text, symptom):
+    assert symptom in described(text)
+
+
+def test_a_long_standing_unchanged_story_is_context_only():
+    clauses = analyse("I've had a weak bladder since my second child, it's never changed. Is yoga ok?")
+    assert [c.past for c in clauses[:3]] == [True, True, True]
+    assert described("I've had a weak bladder since my second child, it's never changed") == []
+
+
+@pytest.mark.parametrize("text, past", [
+    ("I had numbness in my groin in 2015", True),
+    ("I've had numbness in my groin since 2015", False),
+])
+def test_a_calendar_year_before_this_one_is_long_past(text, past):
+    assert analyse(text)[0].past is past
+
+
+def test_an_outcome_makes_the_story_before_it_context():
+    clauses = analyse("my uncle lost feeling in his legs and it turned out to be a disc")
+    assert all(c.past for c in clauses)
+
+
+def test_hearsay_supposes_only_what_it_reports():
+    assert described("I read that numbness in both legs is serious") == []
+    assert described("my wife says my foot drags more every day") != []
+
+
+def test_a_question_about_somebody_in_general_is_supposed():
+    assert described("should someone with weak legs avoid hanging?") == []
+    assert described("should I avoid hanging with my legs getting weaker?") != []
