@@ -145,9 +145,24 @@ class SubjectCoverage:
             found = self._evidence_terms(evidence)
             stems = [s[0] if s else "" for s in self.lexical.terms([w for w, _ in named])]
             idf, unseen = idf_and_unseen(self.lexical, (s for s in stems if s))
+            passing = self._named_in_passing(asking, {s for s in stems if s}, evidence)
             absent = [w for (w, short), stem in zip(named, stems)
-                      if not stem or (stem not in found and (short or idf[stem] >= unseen))]
+                      if not stem or (stem not in found and (short or idf[stem] >= unseen))
+                      or (short and stem in passing)]
         return absent + self._unknown_things(asking)
+
+    def _named_in_passing(self, asking: list[str], regions: set[str],
+                          evidence: list[Candidate]) -> set[str]:
+        """Regions the evidence names only in passing: no evidence sentence that names one also
+        has another word of the question ("keep your back and knee straight" does not answer
+        "my knee clicks going downstairs"; "hang with relaxed shoulders" does answer "can I hang
+        with a sore shoulder?")."""
+        others = {t for ts in self.lexical.terms([w for s in asking for w in words(s)
+                                                  if w not in _FILLER and len(w) > 1])
+                  for t in ts} - regions
+        rows = [set(ts) for ts in self.lexical.terms([c.text for c in evidence])]
+        return {r for r in regions
+                if any(r in row for row in rows) and not any(r in row and row & others for row in rows)}
 
     def _unknown_things(self, asking: list[str]) -> list[str]:
         """The things a "does X help?" question asks about that the index has never seen (a

@@ -93,3 +93,11 @@ def test_a_comparison_with_something_the_articles_never_name_abstains():
 ])
 def test_a_cost_diet_device_procedure_or_therapy_the_evidence_never_names_abstains(question):
     assert not coverage().assess(query(question), EVIDENCE).covered
+
+
+def test_a_region_the_evidence_names_only_in_passing_abstains():
+    evidence = [Candidate(0, 0, 0.6, "Hold the stretch with your back and knee straight."),
+                Candidate(1, 0, 0.5, "Dead hangs can decompress the lower back.")]
+    cover = SubjectCoverage(AnswerTuning(), WordLexicon(" ".join(c.text for c in evidence)), Store())
+    assert cover.absent_named_subjects("my knee clicks going downstairs, what helps?", evidence) == ["knee"]
+    assert cover.absent_named_subjects("should I keep my knee straight in the stretch?", evidence) == []
