@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -185,15 +186,23 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (the HTTP body, `ask --json`, the eval)."""
-        body = _lists(asdict(self))
+        body = _plain(self)
         extra = body.pop("extra")
         return {**body, **extra}
 
 
-def _lists(value: Any) -> Any:
-    # Tuples keep the records immutable; JSON and the clients expect lists.
+def _plain(value: Any) -> Any:
+    """`dataclasses.asdict` with lists for tuples (the records are immutable; JSON and the
+    clients expect lists), without asdict's deep copy of every leaf: it ran on every answer."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in _fields(type(value))}
     if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_lists(v) for v in value]
+        return [_plain(v) for v in value]
     return value
+
+
+@lru_cache(maxsize=None)
+def _fields(cls: type) -> tuple[Any, ...]:
+    return fields(cls)
