@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -183,12 +184,19 @@ class Answer:
     extra: dict[str, Any] = field(default_factory=dict)
     #: Names this answer in feedback (POST /v1/feedback).
     answer_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: The question's texts this request encoded, with their vectors (not part of the body): the
+    #: coverage-gap record reuses the question's vector instead of running the model again.
+    encoded: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (the HTTP body, `ask --json`, the eval)."""
-        body = _plain(self)
-        extra = body.pop("extra")
-        return {**body, **extra}
+        body = {f.name: _plain(getattr(self, f.name)) for f in _fields(Answer)
+                if f.name not in _NOT_IN_BODY}
+        return {**body, **_plain(self.extra)}
+
+
+#: Answer fields that are not keys of the body (`extra`'s keys are).
+_NOT_IN_BODY = frozenset({"extra", "encoded"})
 
 
 def _plain(value: Any) -> Any:

@@ -142,11 +142,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
                 raise ApiError(422, "invalid_question", f"history[{i}]: {LONE_SURROGATE}")
         service = live()
         try:
-            result = service.answer(body.question, body.max_sentences, history).to_dict()
+            answered = service.answer(body.question, body.max_sentences, history)
         except InvalidQuestion as exc:
             raise ApiError(422, "invalid_question", str(exc)) from exc
+        result = answered.to_dict()
         if not is_admin(request):  # the console's Try it: the clinic's tests, not a patient's
-            records.record(result, body.question, service.encoder)
+            records.record(result, body.question, service.encoder, answered.encoded)
         record = getattr(request.app.state, "record_answer", None)
         if record is not None:
             record(request, result["abstained"], result["urgent"], body.question, result["answer"])
