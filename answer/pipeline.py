@@ -62,19 +62,19 @@ class AnswerPipeline:
         if query.language != ENGLISH:
             # The articles are in English: nothing to retrieve, the message says so.
             answer = self.composer.compose(query, [], triage, Coverage(False, 0.0, "language"))
-            return _with(answer, query.search_text, triage.from_earlier)
+            return _with(answer, query, query.search_text, triage.from_earlier)
         if triage.urgent:
             # The answer is the seek-care message and the red flags, not the question asked.
             answer = self.composer.compose(query, [], triage, Coverage(False, 0.0, "urgent"))
-            return _with(answer, query.search_text, triage.from_earlier)
+            return _with(answer, query, query.search_text, triage.from_earlier)
         if self.conversation is None:
             outcome = self.search(query)
             answer = self.composer.compose(query, outcome.selected, triage, outcome.coverage)
-            return _with(answer, query.search_text, False)
+            return _with(answer, query, query.search_text, False)
         plan = self.conversation.plan(query, self.search)
         answer = self.composer.compose(replace(plan.query, asked=query.asked), plan.selected,
                                        triage, plan.coverage)
-        return _with(answer, plan.interpreted_as, plan.context_used)
+        return _with(answer, query, plan.interpreted_as, plan.context_used)
 
     def search(self, query: Query, exclude: frozenset[int] | set[int] = frozenset(),
                prefer: Callable[[list[Candidate]], list[Candidate]] | None = None) -> Outcome:
@@ -94,7 +94,11 @@ class AnswerPipeline:
         return Outcome(candidates, coverage, selected, top)
 
 
-def _with(answer: Answer, interpreted_as: str, context_used: bool) -> Answer:
-    """The answer with what was searched and whether earlier messages shaped it."""
+def _with(answer: Answer, query: Query, interpreted_as: str, context_used: bool) -> Answer:
+    """The answer with what was searched, whether earlier messages shaped it, and the vectors
+    this request computed for `query` (the question as read)."""
+    encoded = {query.search_text: query.vector}
+    if query.clause_vectors is not None:
+        encoded.update(zip(query.clauses, query.clause_vectors))
     return replace(answer, extra={**answer.extra, "interpreted_as": interpreted_as,
-                                  "context_used": bool(context_used)})
+                                  "context_used": bool(context_used)}, encoded=encoded)

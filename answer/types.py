@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -182,18 +184,33 @@ class Answer:
     extra: dict[str, Any] = field(default_factory=dict)
     #: Names this answer in feedback (POST /v1/feedback).
     answer_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: The question's texts this request encoded, with their vectors (not part of the body): the
+    #: coverage-gap record reuses the question's vector instead of running the model again.
+    encoded: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (the HTTP body, `ask --json`, the eval)."""
-        body = _lists(asdict(self))
-        extra = body.pop("extra")
-        return {**body, **extra}
+        body = {f.name: _plain(getattr(self, f.name)) for f in _fields(Answer)
+                if f.name not in _NOT_IN_BODY}
+        return {**body, **_plain(self.extra)}
 
 
-def _lists(value: Any) -> Any:
-    # Tuples keep the records immutable; JSON and the clients expect lists.
+#: Answer fields that are not keys of the body (`extra`'s keys are).
+_NOT_IN_BODY = frozenset({"extra", "encoded"})
+
+
+def _plain(value: Any) -> Any:
+    """`dataclasses.asdict` with lists for tuples (the records are immutable; JSON and the
+    clients expect lists), without asdict's deep copy of every leaf: it ran on every answer."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in _fields(type(value))}
     if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_lists(v) for v in value]
+        return [_plain(v) for v in value]
     return value
+
+
+@lru_cache(maxsize=None)
+def _fields(cls: type) -> tuple[Any, ...]:
+    return fields(cls)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,8 +9,9 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
+from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from groundedqa import __version__
@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     @app.post("/v1/answer", response_model=AnswerResponse,
               responses={400: _ERRORS, 422: _ERRORS, 503: _ERRORS})
-    def answer(body: AnswerRequest, request: Request) -> dict[str, Any]:
+    def answer(body: AnswerRequest, request: Request) -> Response:
         """Answer with verbatim cited sentences, red flags and disclaimer (see the README)."""
         if has_lone_surrogate(body.question):
             raise ApiError(422, "invalid_question", LONE_SURROGATE)
@@ -142,15 +142,18 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
                 raise ApiError(422, "invalid_question", f"history[{i}]: {LONE_SURROGATE}")
         service = live()
         try:
-            result = service.answer(body.question, body.max_sentences, history).to_dict()
+            answered = service.answer(body.question, body.max_sentences, history)
         except InvalidQuestion as exc:
             raise ApiError(422, "invalid_question", str(exc)) from exc
+        result = answered.to_dict()
         if not is_admin(request):  # the console's Try it: the clinic's tests, not a patient's
-            records.record(result, body.question, service.encoder)
+            records.record(result, body.question, service.encoder, answered.encoded)
         record = getattr(request.app.state, "record_answer", None)
         if record is not None:
             record(request, result["abstained"], result["urgent"], body.question, result["answer"])
-        return result
+        # Serialised here, in the request's worker thread: returned as a dict, FastAPI would
+        # validate it in a second trip through the thread pool and serialise it on the event loop.
+        return Response(answer_body(result), media_type="application/json")
 
     @app.post("/v1/feedback", response_model=FeedbackResponse, status_code=201,
               responses={404: _ERRORS, 422: _ERRORS})
@@ -261,7 +264,16 @@ def describe_validation_error(errors: list[dict[str, Any]]) -> tuple[int, str, s
     return 422, "invalid_field", f"'{field}': {first.get('msg', 'invalid value')}"
 
 
+_ANSWER_RESPONSE = TypeAdapter(AnswerResponse)
+
+
+def answer_body(result: dict[str, Any]) -> bytes:
+    """POST /v1/answer's body for `result`: validated against AnswerResponse and serialised as
+    FastAPI serialises a `response_model` (pydantic's JSON, by alias)."""
+    return _ANSWER_RESPONSE.dump_json(_ANSWER_RESPONSE.validate_python(result, from_attributes=True),
+                                      by_alias=True)
+
+
 def answer_json(result: dict[str, Any]) -> str:
     """The exact bytes POST /v1/answer returns for `result` (the CLI's `ask --json` prints this)."""
-    body = AnswerResponse.model_validate(result).model_dump(mode="json")
-    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return answer_body(result).decode("utf-8")

@@ -32,6 +32,7 @@ from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -68,6 +69,8 @@ ERROR_LOGGER = "groundedqa.errors"
 #: unbounded for anyone probing random URLs.
 UNMATCHED_ROUTE = "<unmatched>"
 
+#: Distinct (method, path) route lookups the access log keeps.
+ROUTE_LABELS_CACHED = 4096
 _RECORD_KEY = "groundedqa_access"  # the per-request AccessRecord in request.state
 _MAX_LOGGED_PATH = 200
 
@@ -213,6 +216,14 @@ class AccessLogMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The route a method and path match is fixed once the app serves: looked up once, not by
+        # trying every route's pattern on every request (bounded: paths hold document ids).
+        self._route_label = lru_cache(maxsize=ROUTE_LABELS_CACHED)(self._match_route)
+
+    @staticmethod
+    def _match_route(app: Any, method: str, root_path: str, path: str) -> str:
+        return _route_label({"type": "http", "app": app, "method": method,
+                             "root_path": root_path, "path": path})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -239,7 +250,8 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route_label(scope)
+            route = self._route_label(scope.get("app"), scope["method"],
+                                      scope.get("root_path", ""), scope["path"])
             self.metrics.requests.labels(path=route, status=str(status)).inc()
             self.metrics.latency.labels(path=route).observe(elapsed)
             access_log.info(json.dumps(_log_entry(scope, record, status, elapsed),

@@ -7,6 +7,7 @@ what the answer cited.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,15 +56,24 @@ class FeedbackLog:
 
     def record_answer(self, answer: dict[str, Any]) -> None:
         """Keep what feedback on `answer` (the HTTP body) will need: ids, never text unless opted in."""
-        citations = [{key: c.get(key) for key in ("id", "doc_id", "doc_version", "start", "end")}
-                     for c in answer.get("citations", [])]
+        self.record_answers([answer])
+
+    def record_answers(self, answers: Sequence[dict[str, Any]]) -> None:
+        """`record_answer` for several answers, in one transaction and one statement (the
+        server stores the answers that queued while the previous write ran together)."""
+        if not answers:
+            return
+        stamp = now()
+        rows = [{
+            "answer_id": answer["answer_id"], "created_at": stamp, "build_id": answer["index"],
+            "abstained": bool(answer["abstained"]), "urgent": bool(answer["urgent"]),
+            "confidence": answer.get("confidence"),
+            "citations": [{key: c.get(key) for key in ("id", "doc_id", "doc_version", "start", "end")}
+                          for c in answer.get("citations", [])],
+            "question": redact(answer["question"]) if self.store_text else None,
+        } for answer in answers]
         with self.engine.begin() as db:
-            db.execute(insert(A).values(
-                answer_id=answer["answer_id"], created_at=now(), build_id=answer["index"],
-                abstained=bool(answer["abstained"]), urgent=bool(answer["urgent"]),
-                confidence=answer.get("confidence"), citations=citations,
-                question=redact(answer["question"]) if self.store_text else None,
-            ))
+            db.execute(insert(A), rows)
 
     def add(self, answer_id: str, helpful: bool, comment: str | None = None) -> FeedbackRecord:
         """Store (or replace: the latest click counts) the feedback on a recorded answer."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from groundedqa.state.redact import redact
 from groundedqa.state.tables import gap_topics as TOPICS
@@ -21,6 +21,12 @@ from groundedqa.state.tables import gaps as GAPS
 from groundedqa.state.tables import now, utc
 
 KINDS = ("abstained", "low_confidence")
+
+
+# Built once (every gap question runs them): only the columns the join reads, so SQLite's
+# timestamps are not parsed for every topic; values bound at execution.
+_TOPICS_TO_JOIN = select(TOPICS.c.topic_id, TOPICS.c.centroid, TOPICS.c.size).with_for_update()
+_MOVE_TOPIC = update(TOPICS).where(TOPICS.c.topic_id == bindparam("moved_topic"))
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class GapLog:
         with self.engine.begin() as db:
             # Locked for the update on PostgreSQL (replicas recording at once); SQLite's write
             # transaction serialises anyway.
-            rows = db.execute(select(TOPICS).with_for_update()).all()
+            rows = db.execute(_TOPICS_TO_JOIN).all()
             topic_id = None
             if rows:
                 centroids = np.stack([np.frombuffer(r.centroid, dtype=np.float32) for r in rows])
@@ -72,16 +78,18 @@ class GapLog:
                     moved = centroids[best] * row.size + vector
                     moved /= np.linalg.norm(moved) or 1.0
                     topic_id = row.topic_id
-                    db.execute(update(TOPICS).where(TOPICS.c.topic_id == topic_id).values(
-                        centroid=moved.astype(np.float32).tobytes(), size=row.size + 1,
-                        updated_at=stamp))
+                    db.execute(_MOVE_TOPIC, {
+                        "moved_topic": topic_id, "centroid": moved.astype(np.float32).tobytes(),
+                        "size": row.size + 1, "updated_at": stamp})
             if topic_id is None:
-                topic_id = db.execute(insert(TOPICS).values(
-                    centroid=vector.tobytes(), size=1, created_at=stamp, updated_at=stamp,
-                )).inserted_primary_key[0]
-            db.execute(insert(GAPS).values(
-                created_at=stamp, kind=kind, build_id=build_id, topic_id=topic_id,
-                confidence=confidence, question=redact(question) if self.store_text else None))
+                topic_id = db.execute(insert(TOPICS), {
+                    "centroid": vector.tobytes(), "size": 1, "created_at": stamp,
+                    "updated_at": stamp,
+                }).inserted_primary_key[0]
+            db.execute(insert(GAPS), {
+                "created_at": stamp, "kind": kind, "build_id": build_id, "topic_id": topic_id,
+                "confidence": confidence,
+                "question": redact(question) if self.store_text else None})
         return int(topic_id)
 
     def topics(self) -> list[GapTopic]:

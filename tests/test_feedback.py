@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 import uuid
 
 import pytest
@@ -113,3 +114,33 @@ def test_malformed_feedback_is_422(clinic, body):
     with TestClient(clinic.app) as client:
         response = client.post("/v1/feedback", json=body)
     assert response.status_code == 422 and response.json()["red_flags"]
+
+
+def test_a_gap_record_reuses_the_vector_the_answer_computed(clinic):
+    with TestClient(clinic.app) as client:
+        client.post("/v1/answer", json={"question": "what is the capital of France?"})
+        clinic.app.state.answer_records.flush()
+    # The question was encoded once, by the answer: the gap record ran no second model call.
+    asked = [call for call in clinic.encoder.calls if "what is the capital of France?" in call]
+    assert len(asked) == 1
+    assert clinic.app.state.clinic_state.gaps.topics()
+
+
+def test_answer_records_that_queue_together_are_all_stored(clinic):
+    records = clinic.app.state.answer_records
+    state = clinic.app.state.clinic_state
+    batches = []
+    write = state.feedback.record_answers
+    state.feedback.record_answers = lambda rows: (batches.append(len(rows)), write(rows))
+    # Held up by a slow task, every record queued meanwhile is written by one later write.
+    records._writer.submit(time.sleep, 0.3)
+    ids = [str(uuid.uuid4()) for _ in range(5)]
+    for answer_id in ids:
+        records.record({"answer_id": answer_id, "index": "b1", "abstained": False, "urgent": False,
+                        "confidence": 0.9, "citations": [], "question": "q"}, "q",
+                       clinic.encoder)
+    records.flush()
+    with state.engine.connect() as db:
+        stored = set(db.execute(select(answers.c.answer_id)).scalars())
+    assert set(ids) <= stored
+    assert batches == [5]
