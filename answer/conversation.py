@@ -409,7 +409,8 @@ class Conversation:
         list of stretches): it picks out part of what was said, which may be quoted again, where
         "how do I make it harder?" asks what was not said."""
         new = self._new_words(m, topic)
-        return bool(new) and self._known_share(" ".join(new), docs) > 0.0
+        # Words that are neither English nor the articles' ("shouldnt") pick out nothing.
+        return bool(new) and self._known_share(" ".join(new), docs, empty=0.0) > 0.0
 
     def _off_subject(self, m: Query, quoted: set[int]) -> set[int]:
         """The quoted sentences that do not name what a fragment or reference asks about: "and an
@@ -433,16 +434,16 @@ class Conversation:
         said = {t for ts in self.lexical.terms(content_words(" ".join(topic.texts))) for t in ts}
         return [w for w, ts in zip(own, self.lexical.terms(own)) if not set(ts) <= said]
 
-    def _known_share(self, text: str, docs: Collection[int] = ()) -> float:
+    def _known_share(self, text: str, docs: Collection[int] = (), empty: float = 1.0) -> float:
         """The idf-weighted share of `text`'s content words that the articles use at all (words
         that are not English words and not in the articles, such as typos, are left out). A word
         that begins a word of the conversation's articles (`docs`) is theirs too: patients clip
-        names ("the quad one" for the quadriceps stretch, "pecs")."""
+        names ("the quad one" for the quadriceps stretch, "pecs"). `empty` when no word counts."""
         content = content_words(text)
         stems = self.lexical.terms(content) if content else []
         pairs = [(w, t[0]) for w, t in zip(content, stems) if t]
         if not pairs:
-            return 1.0
+            return empty
         idf, unseen = idf_and_unseen(self.lexical, (t for _, t in pairs))
         vocabulary: set[str] | None = None
         total = known = 0.0
@@ -456,7 +457,7 @@ class Conversation:
                 continue
             total += idf[stem]
             known += idf[stem] if seen else 0.0
-        return known / total if total else 1.0
+        return known / total if total else empty
 
     def _vocabulary(self, docs: Collection[int]) -> set[str]:
         """The words of the given articles, lower-cased."""

@@ -288,3 +288,25 @@ def test_a_fragment_without_a_subject_of_its_own_carries_every_word():
                           "and then?", cands((3, 0.7)), {"sit": 2.0, "cycling": 4.0})
     searched = calls[-1][0].split()
     assert "sit" in searched and "cycling" in searched
+
+
+
+def test_a_follow_up_whose_only_new_word_is_not_a_word_is_not_answered_again_with_the_last():
+    first = query("is swimming ok during decompression therapy", seed=1)
+    current = query("and what shouldnt i do", first, seed=2)
+    answered = cands((1, 0.8), (2, 0.7))
+    excluded: list[frozenset[int]] = []
+
+    def search(q: Query, exclude=frozenset(), prefer=None) -> Outcome:
+        if q.search_text == first.search_text:
+            return Outcome(answered, COVERED, answered, 0.8)
+        if q.search_text == current.search_text:  # alone, it asks nothing the articles answer
+            return Outcome([], Coverage(False, 0.0, "not_covered"), [], 0.0)
+        excluded.append(frozenset(exclude))
+        kept = [c for c in cands((1, 0.6), (2, 0.58), (3, 0.5)) if c.sentence not in exclude]
+        return Outcome(kept, COVERED, kept[:1], kept[0].score)
+
+    known = {"swimming": 3.0, "decompression": 4.0, "therapy": 2.0}  # never "shouldnt"
+    plan = Conversation(Store([()] * 8), Lexical(known), AnswerTuning()).plan(current, search)
+    assert excluded == [{1, 2}]
+    assert plan.context_used and [c.sentence for c in plan.selected] == [3]
